@@ -1,0 +1,38 @@
+# The documented commands. README and CI call these targets.
+GO        ?= go
+BIN_DIR   := bin
+BINARY    := $(BIN_DIR)/locations-worker
+HARNESSES := test/harness/v1 test/harness/v2
+FUZZTIME  ?= 10s
+
+.PHONY: build test test-go fuzz bench lint deps demo clean
+
+build:
+	CGO_ENABLED=1 $(GO) build -trimpath -o $(BINARY) ./cmd/locations-worker
+
+# deps installs the pinned npm harnesses: Tonk's real sync server, the JS
+# keepsync clients and pm2. npm ci fails when a lock file is missing.
+deps:
+	@for h in $(HARNESSES); do \
+	  echo "npm ci in $$h"; \
+	  (cd $$h && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+	done
+
+# test is everything CI runs.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+bench: deps
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf $(BIN_DIR)
