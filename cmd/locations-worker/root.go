@@ -26,6 +26,7 @@ apps can read offline and in real time.`,
 		newAuthCmd(a),
 		newSetupCmd(a),
 		newStartCmd(a),
+		newHealthcheckCmd(a),
 	)
 	return root
 }
