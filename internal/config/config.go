@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/spf13/pflag"
 )
 
@@ -35,13 +37,16 @@ type Config struct {
 	PortabilityURL  string
 	Resources       []string
 	Schedule        string
-	Timezone        string
-	Location        *time.Location
-	ExportOnStart   bool
-	WorkerToken     string
-	CORSOrigins     []string
-	LogLevel        string
-	LogFormat       string
+	// ScheduleWithSeconds is true when Schedule has six fields, the first
+	// being seconds; pass it to gocron.CronJob as withSeconds.
+	ScheduleWithSeconds bool
+	Timezone            string
+	Location            *time.Location
+	ExportOnStart       bool
+	WorkerToken         string
+	CORSOrigins         []string
+	LogLevel            string
+	LogFormat           string
 }
 
 // Setting describes one configuration value.
@@ -142,7 +147,8 @@ func Load(src Source) (*Config, error) {
 	}
 	bad := func(key, format string, args ...any) error {
 		s, _ := lookupSetting(key)
-		return fmt.Errorf("invalid %s (--%s / %s): %s", s.Key, s.Key, s.Env, fmt.Sprintf(format, args...))
+		envs := strings.Join(append([]string{s.Env}, s.Alt...), ", ")
+		return fmt.Errorf("invalid %s (--%s / %s): %s", s.Key, s.Key, envs, fmt.Sprintf(format, args...))
 	}
 
 	c := &Config{
@@ -174,18 +180,20 @@ func Load(src Source) (*Config, error) {
 	}
 
 	u, err := url.Parse(c.SyncURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, bad("sync-url", "%q is not an http(s) URL", c.SyncURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, bad("sync-url", "%q is not an http(s) URL like http://localhost:7777", c.SyncURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, bad("sync-url", "%q: give the server's base URL, without user, query or fragment", c.SyncURL)
 	}
 	if c.SyncWSURL == "" {
-		ws := *u
+		ws := url.URL{Host: u.Host, Path: strings.TrimRight(u.Path, "/") + "/sync"}
 		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-		ws.Path = strings.TrimRight(u.Path, "/") + "/sync"
 		c.SyncWSURL = ws.String()
-	} else if w, err := url.Parse(c.SyncWSURL); err != nil || (w.Scheme != "ws" && w.Scheme != "wss") || w.Host == "" {
-		return nil, bad("sync-ws-url", "%q is not a ws(s) URL", c.SyncWSURL)
+	} else if w, err := url.Parse(c.SyncWSURL); err != nil || (w.Scheme != "ws" && w.Scheme != "wss") || w.Hostname() == "" {
+		return nil, bad("sync-ws-url", "%q is not a ws(s) URL like ws://localhost:7777/sync", c.SyncWSURL)
 	}
-	if p, err := url.Parse(c.PortabilityURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+	if p, err := url.Parse(c.PortabilityURL); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Hostname() == "" {
 		return nil, bad("dataportability-url", "%q is not an http(s) URL", c.PortabilityURL)
 	}
 	if !strings.HasSuffix(c.PortabilityURL, "/") {
@@ -210,16 +218,16 @@ func Load(src Source) (*Config, error) {
 	if len(c.Resources) == 0 {
 		return nil, bad("resources", "at least one resource group is needed")
 	}
-	if len(strings.Fields(c.Schedule)) < 5 || len(strings.Fields(c.Schedule)) > 6 {
-		return nil, bad("schedule", "%q is not a cron expression (5 fields, like \"0 3 * * *\")", c.Schedule)
-	}
 	c.Location = time.Local
 	if c.Timezone != "" {
 		loc, err := time.LoadLocation(c.Timezone)
 		if err != nil {
-			return nil, bad("timezone", "%q is not a known IANA time zone", c.Timezone)
+			return nil, bad("timezone", "%q is not a known IANA time zone, like Europe/London", c.Timezone)
 		}
 		c.Location = loc
+	}
+	if c.ScheduleWithSeconds, err = checkCron(c.Schedule, c.Location); err != nil {
+		return nil, bad("schedule", "%q %v", c.Schedule, err)
 	}
 	c.ExportOnStart, err = strconv.ParseBool(get("export-on-start"))
 	if err != nil {
@@ -270,28 +278,109 @@ func ReadDotEnv(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer f.Close()
+	out, err := parseDotEnv(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%w", path, err)
+	}
+	return out, nil
+}
+
+// maxDotEnvLine bounds one line of a .env file; longer lines are an error.
+const maxDotEnvLine = 64 << 10
+
+// parseDotEnv reads KEY=VALUE lines. Values in matching single or double
+// quotes are taken as they are; an unquoted value ends at " #" (a comment).
+// Errors start with the line number.
+func parseDotEnv(r io.Reader) (map[string]string, error) {
 	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxDotEnvLine)
+	n := 0
+	for sc.Scan() {
+		n++
 		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		line = strings.TrimPrefix(line, "export ")
+		if rest, ok := strings.CutPrefix(line, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			line = strings.TrimSpace(rest)
+		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: expected KEY=VALUE", path, n)
+			return nil, fmt.Errorf("%d: expected KEY=VALUE", n)
+		}
+		k = strings.TrimSpace(k)
+		if !validEnvName(k) {
+			return nil, fmt.Errorf("%d: %q is not a variable name (letters, digits and _)", n, k)
 		}
 		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		switch {
+		case len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0]:
 			v = v[1 : len(v)-1]
+		case len(v) > 0 && (v[0] == '"' || v[0] == '\''):
+			return nil, fmt.Errorf("%d: %s: unterminated quote", n, k)
+		default:
+			if i := strings.Index(v, " #"); i >= 0 {
+				v = strings.TrimSpace(v[:i])
+			} else if i := strings.Index(v, "\t#"); i >= 0 {
+				v = strings.TrimSpace(v[:i])
+			}
 		}
-		out[strings.TrimSpace(k)] = v
+		out[k] = v
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("%d: line longer than %d bytes", n+1, maxDotEnvLine)
+		}
+		return nil, fmt.Errorf("%d: %w", n+1, err)
 	}
 	return out, nil
+}
+
+func validEnvName(k string) bool {
+	if k == "" || (k[0] >= '0' && k[0] <= '9') {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCron parses a cron expression the way the scheduler (gocron, on
+// robfig/cron) does: five fields, six when the first is seconds, or a
+// descriptor such as @daily. It reports whether the expression has seconds.
+func checkCron(expr string, loc *time.Location) (withSeconds bool, err error) {
+	fields := strings.Fields(expr)
+	if len(fields) == 0 {
+		return false, errors.New("is empty: use a cron expression like \"0 3 * * *\"")
+	}
+	if strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=") {
+		return false, errors.New("names a time zone: set it with --timezone / EXPORT_TIMEZONE instead")
+	}
+	var sched cron.Schedule
+	switch {
+	case len(fields) == 6:
+		withSeconds = true
+		p := cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+		sched, err = p.Parse(expr)
+	case len(fields) == 5 || (len(fields) == 1 && strings.HasPrefix(fields[0], "@")):
+		sched, err = cron.ParseStandard(expr)
+	default:
+		return false, errors.New("is not a cron expression: use 5 fields (minute hour day month weekday), like \"0 3 * * *\"")
+	}
+	if err != nil {
+		return false, fmt.Errorf("is not a valid cron expression: %v", err)
+	}
+	if sched.Next(time.Now().In(loc)).IsZero() {
+		return false, errors.New("never runs")
+	}
+	return withSeconds, nil
 }
 
 func splitList(s string) []string {
