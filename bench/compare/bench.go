@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
+	"github.com/tonk-labs/locations-worker/bench/internal/proc"
+	"github.com/tonk-labs/locations-worker/bench/internal/proxy"
+	"github.com/tonk-labs/locations-worker/bench/internal/syncserver"
+)
+
+// runResult is one pipeline invocation.
+type runResult struct {
+	Wall       time.Duration `json:"wallNs"`
+	PeakRSSKiB int64         `json:"peakRssKiB"`
+	SentBytes  int64         `json:"sentBytes"` // pipeline → server, through the proxy
+	RecvBytes  int64         `json:"recvBytes"` // server → pipeline
+}
+
+// measurement is one run: a first import on a fresh server and, for series
+// runs, the daily re-exports that follow.
+type measurement struct {
+	First    runResult   `json:"first"`
+	NoChange []runResult `json:"noChange,omitempty"`
+	Churn    []runResult `json:"churn,omitempty"`
+	// Saved Automerge size of the document on the server (bytes), read back
+	// by a JS automerge-repo client.
+	DocFirst    int64 `json:"docFirst"`
+	DocNoChange int64 `json:"docNoChange,omitempty"`
+	DocChurn    int64 `json:"docChurn,omitempty"`
+	Series      bool  `json:"series"`
+}
+
+type pipelineResult struct {
+	Runs   []measurement `json:"runs"`
+	Errors []string      `json:"errors,omitempty"`
+}
+
+type sizeResult struct {
+	Size      int                        `json:"size"`
+	Places    int                        `json:"places"`
+	Pipelines map[string]*pipelineResult `json:"pipelines"`
+}
+
+type bench struct {
+	root     string
+	js       jsclient.Client
+	opts     options
+	pipeline string
+	arch     *archives
+	dir      string
+	log      *slog.Logger
+}
+
+func (b *bench) docPath() string {
+	if b.pipeline == "ours" {
+		return b.opts.oursPath
+	}
+	return b.opts.refPath
+}
+
+func (b *bench) run(ctx context.Context, series bool) (m measurement, err error) {
+	if err := os.MkdirAll(b.dir, 0o755); err != nil {
+		return m, err
+	}
+	srv, err := syncserver.Start(ctx, syncserver.Options{Root: b.root, Dir: filepath.Join(b.dir, "server")})
+	if err != nil {
+		return m, err
+	}
+	defer func() { _ = srv.Stop() }()
+	px, err := proxy.Start(ctx, srv.Addr())
+	if err != nil {
+		return m, err
+	}
+	defer px.Close()
+
+	m.Series = series
+	if m.First, err = b.once(ctx, px, b.arch.first); err != nil {
+		return m, fmt.Errorf("first import: %w", err)
+	}
+	if m.DocFirst, err = b.docSize(ctx, srv); err != nil {
+		return m, err
+	}
+	if !series {
+		return m, nil
+	}
+	for i, a := range b.arch.noChange {
+		r, err := b.once(ctx, px, a)
+		if err != nil {
+			return m, fmt.Errorf("no-change day %d: %w", i+1, err)
+		}
+		m.NoChange = append(m.NoChange, r)
+	}
+	if m.DocNoChange, err = b.docSize(ctx, srv); err != nil {
+		return m, err
+	}
+	for i, a := range b.arch.churn {
+		r, err := b.once(ctx, px, a)
+		if err != nil {
+			return m, fmt.Errorf("churn day %d: %w", i+1, err)
+		}
+		m.Churn = append(m.Churn, r)
+	}
+	if m.DocChurn, err = b.docSize(ctx, srv); err != nil {
+		return m, err
+	}
+	return m, nil
+}
+
+func (b *bench) docSize(ctx context.Context, srv *syncserver.Server) (int64, error) {
+	d, err := b.js.ReadDoc(ctx, srv.URL(), b.docPath(), false)
+	if err != nil {
+		return 0, fmt.Errorf("read back %s: %w", b.docPath(), err)
+	}
+	return d.Bytes, nil
+}
+
+// once runs the pipeline on one archive, through the counting proxy, until
+// the pipeline reports that the server has the data.
+func (b *bench) once(ctx context.Context, px *proxy.Proxy, archive string) (runResult, error) {
+	px.Reset()
+	url := "http://" + px.Addr()
+	var res proc.Result
+	var err error
+	switch b.pipeline {
+	case "reference":
+		res, err = proc.Run(ctx, filepath.Join(b.root, "bench", "reference"), nil,
+			"node", "pipeline.mjs", "--archive", archive, "--sync-url", url, "--path", b.opts.refPath)
+	default:
+		env := append(os.Environ(), "LOG_LEVEL=warn", "SYNC_WS_URL=")
+		res, err = proc.Run(ctx, b.dir, env, b.opts.bin, "import", archive,
+			"--sync-url", url, "--doc-path", b.opts.oursPath, "--data-dir", filepath.Join(b.dir, "data"))
+	}
+	if err != nil {
+		return runResult{}, err
+	}
+	return runResult{Wall: res.Wall, PeakRSSKiB: res.PeakRSSKiB, SentBytes: px.Up(), RecvBytes: px.Down()}, nil
+}

@@ -1,0 +1,194 @@
+// Command compare runs the side-by-side benchmark: for each size it feeds the
+// same synthetic archives to locations-worker and to the TypeScript worker's
+// pipeline reproduced in Node (bench/reference), each against a fresh real
+// sync server behind a byte-counting proxy, and prints a markdown table of
+// medians and ratios (ours/reference).
+//
+//	go run ./bench/compare -bin bin/locations-worker -sizes 1000,10000,50000 -runs 3
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tonk-labs/locations-worker/bench/internal/gen"
+	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
+	"github.com/tonk-labs/locations-worker/bench/internal/repo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	sizes      []int
+	runs       int
+	days       int
+	churn      float64
+	seed       uint64
+	bin        string
+	pipelines  []string
+	work       string
+	jsonOut    string
+	oursPath   string
+	refPath    string
+	seriesRuns int
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	sizes := fs.String("sizes", "1000,10000,50000", "saved-list items per archive, comma separated")
+	pipes := fs.String("pipelines", "ours,reference", "pipelines to run, comma separated")
+	fs.IntVar(&o.runs, "runs", 3, "runs per size and pipeline (medians are reported)")
+	fs.IntVar(&o.seriesRuns, "series-runs", 1, "of those runs, how many also do the daily re-export series")
+	fs.IntVar(&o.days, "days", 7, "daily re-exports in each series (no change, then churn)")
+	fs.Float64Var(&o.churn, "churn", 0.01, "fraction of items changed per churn day")
+	seed := fs.Uint64("seed", 1, "generator seed")
+	fs.StringVar(&o.bin, "bin", "bin/locations-worker", "locations-worker binary")
+	fs.StringVar(&o.work, "work", "", "work directory (default: a temporary one, removed at the end)")
+	fs.StringVar(&o.jsonOut, "json", "", "also write every measurement as JSON to this file")
+	fs.StringVar(&o.oursPath, "ours-path", "/google-maps/places", "keepsync path locations-worker writes")
+	fs.StringVar(&o.refPath, "reference-path", "/user/google_maps_locations", "keepsync path the reference pipeline writes")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	o.seed = *seed
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("bad -sizes entry %q", s)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	for _, p := range strings.Split(*pipes, ",") {
+		p = strings.TrimSpace(p)
+		if p != "ours" && p != "reference" {
+			return o, fmt.Errorf("unknown pipeline %q (ours, reference)", p)
+		}
+		o.pipelines = append(o.pipelines, p)
+	}
+	if o.runs < 1 || o.seriesRuns < 0 || o.seriesRuns > o.runs {
+		return o, fmt.Errorf("-runs must be ≥ 1 and 0 ≤ -series-runs ≤ -runs")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	root, err := repo.Root()
+	if err != nil {
+		return err
+	}
+	if !filepath.IsAbs(o.bin) {
+		o.bin = filepath.Join(root, o.bin)
+	}
+	js := jsclient.Client{Root: root}
+	if err := js.EnsureInstalled(ctx); err != nil {
+		return err
+	}
+	work := o.work
+	if work == "" {
+		work, err = os.MkdirTemp("", "bench-compare-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+	}
+
+	var all []sizeResult
+	for _, size := range o.sizes {
+		arch, err := makeArchives(filepath.Join(work, fmt.Sprintf("archives-%d", size)), o.seed, size, o.days, o.churn)
+		if err != nil {
+			return err
+		}
+		sr := sizeResult{Size: size, Places: arch.places, Pipelines: map[string]*pipelineResult{}}
+		for _, p := range o.pipelines {
+			pr := &pipelineResult{}
+			sr.Pipelines[p] = pr
+			for r := 0; r < o.runs; r++ {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				b := bench{root: root, js: js, opts: o, pipeline: p, arch: arch,
+					dir: filepath.Join(work, fmt.Sprintf("%s-%d-run%d", p, size, r)), log: log}
+				m, err := b.run(ctx, r < o.seriesRuns)
+				if err != nil {
+					log.Error("run failed", "pipeline", p, "size", size, "run", r, "err", err)
+					pr.Errors = append(pr.Errors, err.Error())
+					continue
+				}
+				log.Info("run", "pipeline", p, "size", size, "run", r, "wall", m.First.Wall, "peakRSSKiB", m.First.PeakRSSKiB,
+					"sentBytes", m.First.SentBytes, "docBytes", m.DocFirst, "docAfterNoChange", m.DocNoChange, "docAfterChurn", m.DocChurn)
+				pr.Runs = append(pr.Runs, m)
+			}
+		}
+		all = append(all, sr)
+	}
+	if o.jsonOut != "" {
+		b, _ := json.MarshalIndent(all, "", "  ")
+		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+			return err
+		}
+	}
+	writeReport(stdout, o, all)
+	return nil
+}
+
+// archives holds the day-by-day input of one size: day 0, then o.days
+// unchanged re-exports, then o.days re-exports with churn.
+type archives struct {
+	first    string
+	noChange []string
+	churn    []string
+	places   int
+}
+
+func makeArchives(dir string, seed uint64, size, days int, churn float64) (*archives, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	a := gen.New(gen.Config{Seed: seed, Items: size})
+	out := &archives{first: filepath.Join(dir, "day00.zip"), places: len(a.Places())}
+	if err := a.WriteZip(out.first); err != nil {
+		return nil, err
+	}
+	cur := a
+	for d := 1; d <= 2*days; d++ {
+		c := 0.0
+		if d > days {
+			c = churn
+		}
+		cur = cur.NextDay(seed*1000+uint64(d), c)
+		p := filepath.Join(dir, fmt.Sprintf("day%02d.zip", d))
+		if err := cur.WriteZip(p); err != nil {
+			return nil, err
+		}
+		if d <= days {
+			out.noChange = append(out.noChange, p)
+		} else {
+			out.churn = append(out.churn, p)
+		}
+	}
+	return out, nil
+}

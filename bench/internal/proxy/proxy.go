@@ -1,0 +1,125 @@
+// Package proxy is a loopback TCP proxy that counts the bytes going each way,
+// put between a pipeline and the sync server to measure what each pipeline
+// sends over its WebSocket.
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+)
+
+// Proxy forwards every connection made to Addr to the target address.
+type Proxy struct {
+	ln     net.Listener
+	target string
+	up     atomic.Int64 // client → target
+	down   atomic.Int64 // target → client
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+}
+
+// Start listens on 127.0.0.1 (a free port) and forwards to target.
+func Start(ctx context.Context, target string) (*Proxy, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("proxy: listen: %w", err)
+	}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// Addr is the host:port clients connect to.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Up returns the bytes sent by clients to the target so far.
+func (p *Proxy) Up() int64 { return p.up.Load() }
+
+// Down returns the bytes sent by the target to clients so far.
+func (p *Proxy) Down() int64 { return p.down.Load() }
+
+// Reset sets both counters to zero.
+func (p *Proxy) Reset() {
+	p.up.Store(0)
+	p.down.Store(0)
+}
+
+// Close stops listening and closes every forwarded connection.
+func (p *Proxy) Close() error {
+	err := p.ln.Close()
+	p.mu.Lock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return err
+}
+
+func (p *Proxy) track(c net.Conn, add bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if add {
+		p.conns[c] = struct{}{}
+	} else {
+		delete(p.conns, c)
+	}
+}
+
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.wg.Add(1)
+		go p.serve(c)
+	}
+}
+
+func (p *Proxy) serve(client net.Conn) {
+	defer p.wg.Done()
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		_ = client.Close()
+		return
+	}
+	p.track(client, true)
+	p.track(server, true)
+	var done sync.WaitGroup
+	done.Add(2)
+	pipe := func(dst, src net.Conn, n *atomic.Int64) {
+		defer done.Done()
+		_, _ = io.Copy(countingWriter{dst, n}, src)
+		// Half-close so the other side sees EOF, then let it finish.
+		if t, ok := dst.(*net.TCPConn); ok {
+			_ = t.CloseWrite()
+		}
+	}
+	go pipe(server, client, &p.up)
+	go pipe(client, server, &p.down)
+	done.Wait()
+	_ = client.Close()
+	_ = server.Close()
+	p.track(client, false)
+	p.track(server, false)
+}
+
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
