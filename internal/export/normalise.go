@@ -1,0 +1,236 @@
+package export
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Reasons an item is not a place of its own, as counted in Counts.Skipped.
+const (
+	SkipNotAPlace      = "not_a_place"      // a web page, shopping item, image…
+	SkipNoURL          = "no_url"           // a row or feature without a URL
+	SkipDuplicate      = "duplicate_merged" // merged into a place already seen
+	SkipUnreadableRow  = "unreadable_row"   // a row or feature that could not be read
+	SkipUnreadableFile = "unreadable_file"  // a file that could not be read
+)
+
+// maxMessagesPerFile bounds the Problems listed for one file; the rest are
+// summed up in one more Problem.
+const maxMessagesPerFile = 20
+
+// PlaceKey is the stable key of a place seen through ref and rawURL:
+// "cid:<decimal CID>" when the CID is known (from ?cid= or from the second
+// half of a feature id), else "place:<Places API id>", else
+// "url:<first 16 hex digits of the SHA-256 of the normalised URL>". The URL
+// is normalised by trimming spaces, lower-casing scheme and host and
+// dropping the fragment, so the key of a short link or an id-less URL is the
+// same on every run and machine as long as Google writes the same URL.
+func PlaceKey(ref MapsRef, rawURL string) string {
+	switch {
+	case ref.CID != "":
+		return "cid:" + ref.CID
+	case ref.PlaceID != "":
+		return "place:" + ref.PlaceID
+	}
+	sum := sha256.Sum256([]byte(normaliseURL(rawURL)))
+	return "url:" + hex.EncodeToString(sum[:8])
+}
+
+func normaliseURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
+}
+
+// builder merges list rows and starred features into places. Feed it
+// starred files first, then lists in name order: the first value seen for a
+// field wins, so a fixed order gives a fixed result.
+type builder struct {
+	places   map[string]*Place
+	lists    map[string]*List
+	members  map[string]map[string]struct{} // list name → place keys
+	problems []Problem
+	counts   Counts
+	found    int // saved-places files read (lists and starred files)
+}
+
+func newBuilder() *builder {
+	return &builder{
+		places:  map[string]*Place{},
+		lists:   map[string]*List{},
+		members: map[string]map[string]struct{}{},
+		counts:  Counts{Skipped: map[string]int{}},
+	}
+}
+
+func (b *builder) problem(file, msg string, fatal bool) {
+	b.problems = append(b.problems, Problem{File: file, Message: msg, Fatal: fatal})
+}
+
+// itemErrors records items lost in file: each is counted, the first few named.
+func (b *builder) itemErrors(file string, msgs []string) {
+	if len(msgs) == 0 {
+		return
+	}
+	b.counts.Skipped[SkipUnreadableRow] += len(msgs)
+	for i, m := range msgs {
+		if i == maxMessagesPerFile {
+			b.problem(file, fmt.Sprintf("%d more unreadable items", len(msgs)-i), true)
+			break
+		}
+		b.problem(file, m, true)
+	}
+}
+
+func (b *builder) place(key string) (*Place, bool) {
+	if p, ok := b.places[key]; ok {
+		b.counts.Skipped[SkipDuplicate]++
+		return p, false
+	}
+	p := &Place{Key: key}
+	b.places[key] = p
+	return p, true
+}
+
+func (b *builder) addStarred(sp StarredPlace) {
+	b.counts.ItemsRead++
+	if sp.MapsURL == "" {
+		b.counts.Skipped[SkipNoURL]++
+		return
+	}
+	ref := ParseMapsURL(sp.MapsURL)
+	p, _ := b.place(PlaceKey(ref, sp.MapsURL))
+	p.Starred = true
+	fill(&p.Title, sp.Name)
+	fill(&p.Address, sp.Address)
+	fill(&p.CountryCode, sp.CountryCode)
+	fill(&p.MapsURL, sp.MapsURL)
+	b.fillRef(p, ref)
+	if p.Lat == nil && sp.HasCoords {
+		p.Lat, p.Lng = ptr(sp.Lat), ptr(sp.Lng)
+	}
+	if p.Lat == nil && ref.HasCoords {
+		p.Lat, p.Lng = ptr(ref.Lat), ptr(ref.Lng)
+	}
+	if p.SavedAt == nil && sp.SavedAt != nil {
+		p.SavedAt = sp.SavedAt
+	}
+	if p.UpdatedAt == nil && sp.UpdatedAt != nil {
+		p.UpdatedAt = sp.UpdatedAt
+	}
+}
+
+func (b *builder) addList(name, description string) {
+	l, ok := b.lists[name]
+	if !ok {
+		l = &List{Name: name}
+		b.lists[name] = l
+		b.members[name] = map[string]struct{}{}
+	}
+	fill(&l.Description, description)
+}
+
+func (b *builder) addRow(list string, row ListRow) {
+	b.counts.ItemsRead++
+	if row.URL == "" {
+		b.counts.Skipped[SkipNoURL]++
+		return
+	}
+	ref := ParseMapsURL(row.URL)
+	if !ref.IsMaps {
+		b.counts.Skipped[SkipNotAPlace]++
+		return
+	}
+	key := PlaceKey(ref, row.URL)
+	p, _ := b.place(key)
+	fill(&p.Title, row.Title)
+	fill(&p.MapsURL, row.URL)
+	b.fillRef(p, ref)
+	if p.Lat == nil && ref.HasCoords {
+		p.Lat, p.Lng = ptr(ref.Lat), ptr(ref.Lng)
+	}
+	if p.Lists == nil {
+		p.Lists = make(map[string]ListEntry, 1)
+	}
+	e := p.Lists[list]
+	fill(&e.Note, row.Note)
+	fill(&e.Comment, row.Comment)
+	for _, t := range row.Tags {
+		if !slices.Contains(e.Tags, t) {
+			e.Tags = append(e.Tags, t)
+		}
+	}
+	p.Lists[list] = e
+	b.members[list][key] = struct{}{}
+}
+
+func (b *builder) fillRef(p *Place, ref MapsRef) {
+	fill(&p.CID, ref.CID)
+	fill(&p.FeatureID, ref.FeatureID)
+	fill(&p.PlaceID, ref.PlaceID)
+}
+
+// snapshot sorts everything into the final, deterministic Snapshot.
+func (b *builder) snapshot(source string) *Snapshot {
+	s := &Snapshot{Source: source, Places: make([]Place, 0, len(b.places)), Lists: make([]List, 0, len(b.lists))}
+	for _, p := range b.places {
+		for i := range p.Lists {
+			e := p.Lists[i]
+			slices.Sort(e.Tags)
+			p.Lists[i] = e
+		}
+		s.Places = append(s.Places, *p)
+	}
+	slices.SortFunc(s.Places, func(a, b Place) int { return strings.Compare(a.Key, b.Key) })
+	for name, l := range b.lists {
+		l.Count = len(b.members[name])
+		s.Lists = append(s.Lists, *l)
+	}
+	slices.SortFunc(s.Lists, func(a, b List) int { return strings.Compare(a.Name, b.Name) })
+	s.Problems = slices.Clone(b.problems)
+	slices.SortStableFunc(s.Problems, func(a, b Problem) int { return strings.Compare(a.File, b.File) })
+	s.Complete = true
+	for _, p := range s.Problems {
+		if p.Fatal {
+			s.Complete = false
+		}
+	}
+	c := b.counts
+	c.Places, c.Lists = len(s.Places), len(s.Lists)
+	for _, p := range s.Places {
+		if p.Starred {
+			c.Starred++
+		}
+		if p.Lat != nil {
+			c.WithCoordinates++
+		}
+	}
+	for k, v := range c.Skipped {
+		if v == 0 {
+			delete(c.Skipped, k)
+		}
+	}
+	if len(c.Skipped) == 0 {
+		c.Skipped = nil
+	}
+	s.Counts = c
+	return s
+}
+
+func fill(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
+}
+
+func ptr(f float64) *float64 { return &f }
