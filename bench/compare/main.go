@@ -21,9 +21,10 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/tonk-labs/locations-worker/bench/internal/gen"
+	"github.com/tonk-labs/locations-worker/bench/internal/days"
 	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
 	"github.com/tonk-labs/locations-worker/bench/internal/repo"
+	"github.com/tonk-labs/locations-worker/internal/archivegen"
 )
 
 func main() {
@@ -164,31 +165,30 @@ type archives struct {
 	places   int
 }
 
-func makeArchives(dir string, seed uint64, size, days int, churn float64) (*archives, error) {
+func makeArchives(dir string, seed uint64, size, nDays int, churn float64) (*archives, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	a := gen.New(gen.Config{Seed: seed, Items: size})
-	out := &archives{first: filepath.Join(dir, "day00.zip"), places: len(a.Places())}
-	if err := a.WriteZip(out.first); err != nil {
+	m := archivegen.Generate(days.Options(int64(seed), size))
+	out := &archives{first: filepath.Join(dir, "day00.zip"), places: len(m.Places)}
+	if err := days.Write(m, out.first); err != nil {
 		return nil, err
 	}
-	cur := a
-	for d := 1; d <= 2*days; d++ {
-		c := 0.0
-		if d > days {
-			c = churn
-		}
-		cur = cur.NextDay(seed*1000+uint64(d), c)
+	for d := 1; d <= 2*nDays; d++ {
 		p := filepath.Join(dir, fmt.Sprintf("day%02d.zip", d))
-		if err := cur.WriteZip(p); err != nil {
+		if d <= nDays {
+			// Same data, a new archive file: what a no-change day downloads.
+			if err := days.Write(m, p); err != nil {
+				return nil, err
+			}
+			out.noChange = append(out.noChange, p)
+			continue
+		}
+		m = m.NextDay(int64(seed)*1000+int64(d), days.Churn(size, churn))
+		if err := days.Write(m, p); err != nil {
 			return nil, err
 		}
-		if d <= days {
-			out.noChange = append(out.noChange, p)
-		} else {
-			out.churn = append(out.churn, p)
-		}
+		out.churn = append(out.churn, p)
 	}
 	return out, nil
 }
