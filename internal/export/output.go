@@ -2,6 +2,7 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -89,6 +90,7 @@ func WriteFile(path string, s *Snapshot, format string) (err error) {
 func WriteJSON(w io.Writer, s *Snapshot) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(s)
 }
 
@@ -126,6 +128,9 @@ func WriteGeoJSON(w io.Writer, s *Snapshot) error {
 	if _, err := bw.WriteString(`{"type":"FeatureCollection","features":[`); err != nil {
 		return err
 	}
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false)
 	for i, p := range s.Places {
 		f := geoFeature{Type: "Feature", ID: p.Key, Properties: geoPlaceProp{
 			Title: p.Title, Address: p.Address, CountryCode: p.CountryCode, MapsURL: p.MapsURL,
@@ -135,15 +140,15 @@ func WriteGeoJSON(w io.Writer, s *Snapshot) error {
 		if p.Lat != nil && p.Lng != nil {
 			f.Geometry = &geoPoint{Type: "Point", Coordinates: [2]float64{*p.Lng, *p.Lat}}
 		}
-		b, err := json.Marshal(f)
-		if err != nil {
+		line.Reset()
+		if err := enc.Encode(f); err != nil {
 			return err
 		}
 		if i > 0 {
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n")
-		bw.Write(b)
+		bw.Write(bytes.TrimSuffix(line.Bytes(), []byte("\n")))
 	}
 	bw.WriteString("\n]}\n")
 	return bw.Flush()
