@@ -81,7 +81,6 @@ func firstDiff(got, want []byte) string {
 	return ""
 }
 
-
 // checkCounts verifies that every item read is accounted for.
 func checkCounts(t *testing.T, s *Snapshot) {
 	t.Helper()
