@@ -36,3 +36,17 @@ lint:
 
 clean:
 	rm -rf $(BIN_DIR)
+
+# bench-compare runs the side-by-side benchmark: locations-worker against the
+# TypeScript worker's pipeline reproduced in bench/reference, on the same
+# archives and a fresh real sync server each (see docs/benchmarks.md).
+# Override the sizes or runs with BENCH_COMPARE_FLAGS="-sizes 1000 -runs 1".
+.PHONY: bench-compare soak
+bench-compare: deps build
+	$(GO) run ./bench/compare -bin $(BINARY) $(BENCH_COMPARE_FLAGS)
+
+# soak runs the long soak test with faults (SOAK_CYCLES, default 200); its
+# short form (12 cycles) runs with every `go test ./...`.
+SOAK_CYCLES ?= 200
+soak: deps build
+	SOAK_CYCLES=$(SOAK_CYCLES) SOAK_BIN=$(abspath $(BINARY)) $(GO) test -count=1 -timeout 0 -v -run '^TestSoak$$' ./bench/soak
