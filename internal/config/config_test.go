@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -420,4 +421,68 @@ func FuzzParseDotEnv(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDocsCoverEverySetting keeps docs/configuration.md and .env.example
+// true to Settings(): each names every flag and variable, with its default.
+func TestDocsCoverEverySetting(t *testing.T) {
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join("..", "..", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	doc, example := read("docs/configuration.md"), read(".env.example")
+
+	// The table rows of configuration.md, by flag.
+	rows := map[string]string{}
+	for _, l := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(l, "| `--") {
+			flag := strings.Trim(strings.TrimSpace(strings.Split(l, "|")[1]), "`")
+			rows[flag] = l
+		}
+	}
+	for _, s := range Settings() {
+		row, ok := rows["--"+s.Key]
+		if !ok {
+			t.Errorf("docs/configuration.md has no table row for --%s", s.Key)
+			continue
+		}
+		for _, e := range append([]string{s.Env}, s.Alt...) {
+			if !strings.Contains(row, "`"+e+"`") {
+				t.Errorf("docs/configuration.md: row --%s does not name %s", s.Key, e)
+			}
+		}
+		if s.Default != "" && !strings.Contains(row, "`"+s.Default+"`") {
+			t.Errorf("docs/configuration.md: row --%s does not give the default %q", s.Key, s.Default)
+		}
+		for _, e := range append([]string{s.Env}, s.Alt...) {
+			line := "# " + e + "="
+			if !strings.Contains(example, "\n"+line) {
+				t.Errorf(".env.example has no commented %s line", line)
+			}
+		}
+	}
+	if len(rows) != len(Settings()) {
+		t.Errorf("docs/configuration.md has %d setting rows, Settings() has %d", len(rows), len(Settings()))
+	}
+
+	// The commented values of .env.example are valid, uncommented together.
+	dotenv := map[string]string{}
+	settingLine := regexp.MustCompile(`^# [A-Z_]+=`)
+	for _, l := range strings.Split(example, "\n") {
+		if settingLine.MatchString(l) {
+			m, err := parseDotEnv(strings.NewReader(strings.TrimPrefix(l, "# ")))
+			if err != nil {
+				t.Errorf(".env.example line %q: %v", l, err)
+			}
+			for k, v := range m {
+				dotenv[k] = v
+			}
+		}
+	}
+	if _, err := Load(Source{DotEnv: dotenv}); err != nil {
+		t.Errorf(".env.example, uncommented, does not load: %v", err)
+	}
 }
