@@ -74,7 +74,7 @@ type RunnerOptions struct {
 	Write  WriteOptions
 	Logger *slog.Logger
 	// SyncTimeout bounds the wait for the sync server after a write
-	// (default 30s); past it the run reports SyncLocal.
+	// (default 10s); past it the run reports SyncLocal.
 	SyncTimeout time.Duration
 	// OnFinish, if set, is called with every finished run (for metrics).
 	OnFinish func(Run)
@@ -101,7 +101,7 @@ func NewRunner(opts RunnerOptions) *Runner {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.SyncTimeout <= 0 {
-		opts.SyncTimeout = 30 * time.Second
+		opts.SyncTimeout = 10 * time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel}
