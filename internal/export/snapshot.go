@@ -21,6 +21,8 @@ type Snapshot struct {
 	Counts   Counts    `json:"counts"`
 	// Source says where the data came from: "api" or "archive".
 	Source string `json:"source"`
+	// Job is the Data Portability job of an "api" snapshot (nil otherwise).
+	Job *Job `json:"job,omitempty"`
 }
 
 // Place is one real place, merged from every list row and starred entry
