@@ -188,6 +188,47 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
+// TestSyncServerDockerfile checks the sync server image: the Node version
+// the tests use, the locked packages, its own script, health check and
+// volume, and a non-root user.
+func TestSyncServerDockerfile(t *testing.T) {
+	stages := parseDockerfile(t, filepath.Join("sync-server", "Dockerfile"))
+	if len(stages) != 1 || stages[0].from != "node:20-bookworm-slim" {
+		t.Fatalf("stages %+v, want one FROM node:20-bookworm-slim", stages)
+	}
+	st := stages[0]
+	var ci string
+	for _, r := range st.all("RUN") {
+		if strings.Contains(r, "npm ") {
+			ci = r
+		}
+	}
+	for _, part := range []string{"npm ci", "--omit=dev", "--ignore-scripts"} {
+		if !strings.Contains(ci, part) {
+			t.Errorf("npm install %q lacks %s (the lock file must be what runs)", ci, part)
+		}
+	}
+	if u := st.one(t, "USER"); u != "node" {
+		t.Errorf("USER %q, want node", u)
+	}
+	env := parseEnv(t, st.all("ENV"))
+	if env["NODE_ENV"] != "development" || env["PERSISTENCE_PATH"] != "/data" || env["PORT"] != "7777" || env["HOST"] != "0.0.0.0" {
+		t.Errorf("ENV %v", env)
+	}
+	if v := st.one(t, "VOLUME"); v != `["/data"]` {
+		t.Errorf("VOLUME %s", v)
+	}
+	if got := st.one(t, "EXPOSE"); got != env["PORT"] {
+		t.Errorf("EXPOSE %s, PORT %s", got, env["PORT"])
+	}
+	if hc := st.one(t, "HEALTHCHECK"); !strings.HasSuffix(hc, `CMD ["node", "healthcheck.mjs"]`) {
+		t.Errorf("HEALTHCHECK %s", hc)
+	}
+	if cmd := st.one(t, "CMD"); cmd != `["node", "server.mjs"]` {
+		t.Errorf("CMD %s", cmd)
+	}
+}
+
 // goDirective is the major.minor of go.mod's go line.
 func goDirective(t *testing.T) string {
 	t.Helper()
