@@ -1,8 +1,127 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
 
-// placeholder: filled in by its issue.
-func newExportCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "export", Short: "not yet available", Hidden: true}
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
+	"github.com/tonk-labs/locations-worker/internal/auth"
+	"github.com/tonk-labs/locations-worker/internal/config"
+	"github.com/tonk-labs/locations-worker/internal/export"
+)
+
+// exportDeps are the seams of the export command.
+type exportDeps struct {
+	// tokenSource gives the OAuth token source for the Data Portability API.
+	tokenSource func(ctx context.Context, cfg *config.Config, log *slog.Logger) (oauth2.TokenSource, error)
+	// sink, when set, receives every snapshot after the file output: this is
+	// where writing to keepsync plugs in.
+	sink func(ctx context.Context, cfg *config.Config, snap *export.Snapshot) error
+	// apiOptions adjusts the API source (tests shorten the timings).
+	apiOptions func(*export.APIOptions)
+}
+
+func defaultExportDeps() exportDeps {
+	return exportDeps{tokenSource: savedTokenSource}
+}
+
+// savedTokenSource reads the OAuth client and the token saved by `auth setup`.
+func savedTokenSource(ctx context.Context, cfg *config.Config, log *slog.Logger) (oauth2.TokenSource, error) {
+	oc, err := auth.LoadCredentials(cfg.CredentialsFile)
+	if err != nil {
+		return nil, err
+	}
+	return auth.TokenSource(ctx, oc, cfg.TokenFile, log)
+}
+
+func newExportCmd(a *app) *cobra.Command { return newExportCmdWith(a, defaultExportDeps()) }
+
+func newExportCmdWith(a *app, deps exportDeps) *cobra.Command {
+	var o outputFlags
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export your saved places now through the Google Data Portability API",
+		Long: `Export asks Google for a fresh export of your saved lists and starred places
+through the Data Portability API, waits for it (minutes, sometimes more),
+downloads and reads the archives, and prints a summary. With --out it writes
+every place once, with its lists, notes and coordinates, as GeoJSON, CSV or
+JSON.
+
+It needs the sign-in saved by "locations-worker auth setup". If Google says an
+export is already running, that export is reused. Where the API is not
+offered, download a Takeout archive and use "locations-worker import".`,
+		Example: `  locations-worker export
+  locations-worker export --out places.geojson
+  locations-worker export --out places.csv --quiet`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
+			cfg, err := a.config(cmd)
+			if err != nil {
+				return err
+			}
+			log := a.logger(cfg, a.stderr)
+			ctx := cmd.Context()
+			ts, err := deps.tokenSource(ctx, cfg, log)
+			if err != nil {
+				return withHint(fmt.Errorf("Google sign-in: %w", err), "run `locations-worker auth setup` first, or use `locations-worker import` with a Takeout archive")
+			}
+			opts := export.APIOptions{
+				Endpoint:  cfg.PortabilityURL,
+				Resources: cfg.Resources,
+				Logger:    log,
+			}
+			if !o.quiet && !o.json {
+				opts.Progress = progressPrinter(a.stderr)
+			}
+			if deps.apiOptions != nil {
+				deps.apiOptions(&opts)
+			}
+			src, err := export.NewAPISource(ctx, ts, opts)
+			if err != nil {
+				return err
+			}
+			snap, err := src.Export(ctx)
+			if err != nil {
+				if errors.Is(err, export.ErrUnauthorized) {
+					return withHint(err, "run `locations-worker auth setup` to sign in again")
+				}
+				return withHint(err, "the worker retries on its schedule; `locations-worker import` reads a Takeout archive instead")
+			}
+			if err := o.finish(a.stdout, snap); err != nil {
+				return err
+			}
+			if deps.sink != nil {
+				return deps.sink(ctx, cfg, snap)
+			}
+			return nil
+		},
+	}
+	o.bind(cmd)
+	config.BindFlags(cmd.Flags(), "dataportability-url", "resources", "credentials", "token-file")
+	return cmd
+}
+
+// progressPrinter prints one line per step of an export.
+func progressPrinter(w io.Writer) func(export.Progress) {
+	return func(p export.Progress) {
+		switch p.Phase {
+		case "initiate":
+			fmt.Fprintln(w, "asking Google for an export...")
+		case "wait":
+			fmt.Fprintf(w, "job %s is %s (%s elapsed), next check in %s\n", p.JobID, p.State, p.Elapsed.Round(time.Second), p.NextPoll.Round(time.Millisecond))
+		case "download":
+			fmt.Fprintf(w, "downloading archive %d of %d\n", p.Archive, p.Archives)
+		case "read":
+			fmt.Fprintln(w, "reading the archives...")
+		}
+	}
 }
