@@ -43,7 +43,9 @@ func TestImportCommandSample(t *testing.T) {
 	}
 	var fc struct {
 		Type     string
-		Features []struct{ Geometry *struct{ Coordinates []float64 } }
+		Features []struct {
+			Geometry *struct{ Coordinates []float64 }
+		}
 	}
 	data, _ := os.ReadFile(dst)
 	if err := json.Unmarshal(data, &fc); err != nil || fc.Type != "FeatureCollection" || len(fc.Features) != 9 {
