@@ -80,4 +80,3 @@ func exitCode(err error) int {
 	}
 	return 1
 }
-
