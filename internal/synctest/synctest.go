@@ -293,7 +293,7 @@ func (c *JSClient) ReadPath(path string) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.UseNumber()
 	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("synctest: client output %q: %w", out, err)
+		return nil, fmt.Errorf("synctest: client output %q: %w", clip(out), err)
 	}
 	if !r.Found {
 		return nil, ErrJSNotFound
@@ -312,7 +312,7 @@ func (c *JSClient) Ls(path string) ([]map[string]any, error) {
 		Entries []map[string]any `json:"entries"`
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
-		return nil, fmt.Errorf("synctest: client output %q: %w", out, err)
+		return nil, fmt.Errorf("synctest: client output %q: %w", clip(out), err)
 	}
 	if !r.Found {
 		return nil, ErrJSNotFound
@@ -340,4 +340,11 @@ func (c *JSClient) EditField(path, key string, value any) error {
 	}
 	_, err = c.run(b, "edit", c.syncURL, path, key)
 	return err
+}
+
+func clip(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
 }

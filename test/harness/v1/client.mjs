@@ -108,6 +108,13 @@ async function waitServerHas(handles) {
   }
 }
 
+// out writes the result; process.exit would cut a large write to a pipe, so
+// exit only once it is flushed.
+let output = ''
+function out(s) {
+  output += s + '\n'
+}
+
 function now() {
   return Date.now()
 }
@@ -158,17 +165,17 @@ const repo = await connect()
 switch (op) {
   case 'read': {
     const r = await lookup(repo, docPath)
-    console.log(JSON.stringify(r.found ? { found: true, value: mark(docOf(r.handle)) } : { found: false }))
+    out(JSON.stringify(r.found ? { found: true, value: mark(docOf(r.handle)) } : { found: false }))
     break
   }
   case 'ls': {
     const r = await lookup(repo, docPath)
     const d = r.found ? docOf(r.handle) : null
     if (!d || d.type !== 'dir') {
-      console.log(JSON.stringify({ found: false }))
+      out(JSON.stringify({ found: false }))
       break
     }
-    console.log(JSON.stringify({ found: true, entries: mark(d.children) }))
+    out(JSON.stringify({ found: true, entries: mark(d.children) }))
     break
   }
   case 'write': {
@@ -182,7 +189,7 @@ switch (op) {
       touched = (await createPath(repo, docPath, value)).touched
     }
     await waitServerHas(touched)
-    console.log(JSON.stringify({ ok: true }))
+    out(JSON.stringify({ ok: true }))
     break
   }
   case 'edit': {
@@ -193,11 +200,11 @@ switch (op) {
       doc[key] = value
     })
     await waitServerHas([r.handle])
-    console.log(JSON.stringify({ ok: true }))
+    out(JSON.stringify({ ok: true }))
     break
   }
   default:
     fail(`unknown op ${op}`)
 }
 clearTimeout(deadline)
-process.exit(0)
+process.stdout.write(output, () => process.exit(0))
