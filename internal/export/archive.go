@@ -374,7 +374,16 @@ func (col *collector) readStarred(c candidate, r io.Reader) {
 
 func (col *collector) readList(c candidate, r io.Reader) {
 	name := c.listName()
-	sl, err := ParseSavedListCSV(r, name, col.lim.MaxFieldBytes)
+	// Rows come only after a saved-list header: the first one makes the list.
+	started := false
+	sl, err := parseSavedList(r, name, col.lim.MaxFieldBytes, func(row ListRow) {
+		if !started {
+			started = true
+			col.b.found++
+			col.b.addList(name, "")
+		}
+		col.b.addRow(name, row)
+	})
 	if sl == nil {
 		if !c.hinted() && err != nil && !isReadError(err) {
 			col.log.Debug("skipping CSV that is not a saved list", "file", c.display, "reason", err)
@@ -383,15 +392,14 @@ func (col *collector) readList(c candidate, r io.Reader) {
 		col.unreadable(c.display, fmt.Sprintf("saved list: %v", err))
 		return
 	}
-	col.b.found++
+	if !started {
+		col.b.found++
+	}
 	col.b.addList(name, sl.Description)
 	for _, w := range sl.Warnings {
 		col.b.problem(c.display, w, false)
 	}
 	col.b.itemErrors(c.display, sl.RowErrors)
-	for _, row := range sl.Rows {
-		col.b.addRow(name, row)
-	}
 	if err != nil { // the rows before the error are kept, but the list is partial
 		col.unreadable(c.display, fmt.Sprintf("saved list %q read only in part: %v", name, err))
 	}

@@ -45,10 +45,21 @@ var errNotSavedList = errors.New("no header with Title and URL columns: not a sa
 // A UTF-8 BOM is skipped; fields may be quoted and hold commas and newlines.
 // maxField caps one field (0 means DefaultMaxFieldBytes).
 func ParseSavedListCSV(r io.Reader, name string, maxField int) (*SavedList, error) {
+	var rows []ListRow
+	l, err := parseSavedList(r, name, maxField, func(row ListRow) { rows = append(rows, row) })
+	if l != nil {
+		l.Rows = rows
+	}
+	return l, err
+}
+
+// parseSavedList is ParseSavedListCSV handing each row to onRow as it is
+// read, so that a big list is never held twice.
+func parseSavedList(r io.Reader, name string, maxField int, onRow func(ListRow)) (*SavedList, error) {
 	if maxField <= 0 {
 		maxField = DefaultMaxFieldBytes
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(r, 16<<10)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
 		_, _ = br.Discard(3)
 	}
@@ -132,7 +143,7 @@ func ParseSavedListCSV(r io.Reader, name string, maxField int) (*SavedList, erro
 		if t := field(rec, "tags"); t != "" {
 			row.Tags = splitTags(t)
 		}
-		list.Rows = append(list.Rows, row)
+		onRow(row)
 	}
 	if invalidUTF8 {
 		list.Warnings = append(list.Warnings, "text is not valid UTF-8; invalid bytes were replaced with U+FFFD")

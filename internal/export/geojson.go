@@ -40,42 +40,94 @@ type StarredFile struct {
 // numbers or strings; [0,0] means unknown. A feature that cannot be read is
 // reported in FeatureErrors and the others are kept.
 func ParseStarredGeoJSON(r io.Reader) (*StarredFile, error) {
-	var top struct {
-		Type     string            `json:"type"`
-		Features []json.RawMessage `json:"features"`
-	}
+	// Stream the features one by one: the file is never held twice.
 	dec := json.NewDecoder(r)
-	if err := dec.Decode(&top); err != nil {
+	notFC := func(err error) (*StarredFile, error) {
 		return nil, fmt.Errorf("not a GeoJSON FeatureCollection: %w", err)
 	}
-	if top.Type != "" && top.Type != "FeatureCollection" {
-		return nil, fmt.Errorf("GeoJSON type is %q, want FeatureCollection", top.Type)
+	if tok, err := dec.Token(); err != nil {
+		return notFC(err)
+	} else if tok != json.Delim('{') {
+		return notFC(fmt.Errorf("starts with %v, not an object", tok))
 	}
-	if top.Type == "" && top.Features == nil {
-		return nil, errors.New("not a GeoJSON FeatureCollection: no type and no features")
-	}
-	out := &StarredFile{Places: make([]StarredPlace, 0, len(top.Features))}
-	invalid := false
-	for i, raw := range top.Features {
-		p, err := parseFeature(raw)
+	out := &StarredFile{}
+	var typ string
+	sawFeatures, invalid := false, false
+	for dec.More() {
+		tok, err := dec.Token()
 		if err != nil {
-			out.FeatureErrors = append(out.FeatureErrors, fmt.Sprintf("feature %d: %v", i, err))
-			continue
+			return notFC(err)
 		}
-		p.Index = i
-		for _, s := range []*string{&p.Name, &p.Address, &p.CountryCode, &p.MapsURL} {
-			if !utf8.ValidString(*s) {
-				invalid = true
-				*s = strings.ToValidUTF8(*s, "\uFFFD")
+		key, _ := tok.(string)
+		switch key {
+		case "type":
+			if err := dec.Decode(&typ); err != nil {
+				return notFC(fmt.Errorf("type: %w", err))
+			}
+			if typ != "FeatureCollection" {
+				return nil, fmt.Errorf("GeoJSON type is %q, want FeatureCollection", typ)
+			}
+		case "features":
+			if tok, err := dec.Token(); err != nil {
+				return notFC(err)
+			} else if tok != json.Delim('[') {
+				return notFC(fmt.Errorf("features is %v, not an array", tok))
+			}
+			sawFeatures = true
+			for i := 0; dec.More(); i++ {
+				var f rawFeature
+				if err := dec.Decode(&f); err != nil {
+					var se *json.SyntaxError
+					if errors.As(err, &se) || errors.Is(err, io.ErrUnexpectedEOF) || !isValueError(err) {
+						return nil, fmt.Errorf("feature %d: %w", i, err)
+					}
+					out.FeatureErrors = append(out.FeatureErrors, fmt.Sprintf("feature %d: %v", i, err))
+					continue
+				}
+				p := f.place()
+				p.Index = i
+				for _, s := range []*string{&p.Name, &p.Address, &p.CountryCode, &p.MapsURL} {
+					if !utf8.ValidString(*s) {
+						invalid = true
+						*s = strings.ToValidUTF8(*s, "\uFFFD")
+					}
+				}
+				out.Places = append(out.Places, p)
+			}
+			if _, err := dec.Token(); err != nil { // ]
+				return notFC(err)
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return notFC(err)
 			}
 		}
-		out.Places = append(out.Places, p)
+	}
+	if _, err := dec.Token(); err != nil { // }
+		return notFC(err)
+	}
+	if !sawFeatures {
+		return nil, errors.New("not a GeoJSON FeatureCollection: no features")
 	}
 	if invalid {
 		out.Warnings = append(out.Warnings, "text is not valid UTF-8; invalid bytes were replaced with U+FFFD")
 	}
 	return out, nil
 }
+
+// isValueError tells a feature whose values have unexpected types (the
+// decoder has read past it: the next feature can be read) from a broken file.
+func isValueError(err error) bool {
+	var te *json.UnmarshalTypeError
+	var fe *flexError
+	return errors.As(err, &te) || errors.As(err, &fe)
+}
+
+// flexError is a value that flexFloat or flexString cannot accept.
+type flexError struct{ msg string }
+
+func (e *flexError) Error() string { return e.msg }
 
 // rawFeature accepts both shapes: encoding/json matches keys without regard
 // to case, so "location" and "Location", "address" and "Address" share a field.
@@ -107,11 +159,7 @@ type rawFeature struct {
 	} `json:"properties"`
 }
 
-func parseFeature(raw json.RawMessage) (StarredPlace, error) {
-	var f rawFeature
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return StarredPlace{}, err
-	}
+func (f *rawFeature) place() StarredPlace {
 	var p StarredPlace
 	if f.Geometry != nil && len(f.Geometry.Coordinates) >= 2 {
 		c := f.Geometry.Coordinates
@@ -121,7 +169,7 @@ func parseFeature(raw json.RawMessage) (StarredPlace, error) {
 	}
 	pr := f.Properties
 	if pr == nil {
-		return p, nil
+		return p
 	}
 	p.MapsURL = firstNonEmpty(string(pr.GoogleMapsURL), string(pr.OldMapsURL))
 	p.Name = string(pr.Title)
@@ -139,7 +187,7 @@ func parseFeature(raw json.RawMessage) (StarredPlace, error) {
 	}
 	p.SavedAt = parseTime(firstNonEmpty(string(pr.Date), string(pr.Published)))
 	p.UpdatedAt = parseTime(string(pr.Updated))
-	return p, nil
+	return p
 }
 
 // flexFloat is a number that may be written as a JSON number or string.
@@ -165,7 +213,7 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return fmt.Errorf("coordinate %q is not a number", truncate(s, 40))
+		return &flexError{fmt.Sprintf("coordinate %q is not a number", truncate(s, 40))}
 	}
 	f.v, f.ok = v, true
 	return nil
@@ -177,6 +225,8 @@ type flexString string
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	switch {
+	case len(b) > 1 && b[0] == '"' && bytes.IndexByte(b, '\\') < 0:
+		*f = flexString(strings.TrimSpace(string(b[1 : len(b)-1])))
 	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -185,7 +235,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 		*f = flexString(strings.TrimSpace(s))
 	case bytes.Equal(b, []byte("null")):
 	case len(b) > 0 && (b[0] == '{' || b[0] == '['):
-		return errors.New("expected a string, got an object or array")
+		return &flexError{"expected a string, got an object or array"}
 	default:
 		*f = flexString(b)
 	}

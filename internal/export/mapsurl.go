@@ -38,12 +38,10 @@ func ParseMapsURL(raw string) MapsRef {
 	if raw == "" {
 		return ref
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	host, path, query, ok := splitURL(raw)
+	if !ok {
 		return ref
 	}
-	host := strings.ToLower(u.Hostname())
-	path := u.EscapedPath()
 	switch {
 	case host == "maps.app.goo.gl" || host == "goo.gl" && strings.HasPrefix(path, "/maps") || host == "g.co" && strings.HasPrefix(path, "/kgs"):
 		ref.IsMaps, ref.Short = true, true
@@ -51,12 +49,12 @@ func ParseMapsURL(raw string) MapsRef {
 	case isGoogleHost(host, "maps."):
 		ref.IsMaps = true
 	case isGoogleHost(host, "www.") || isGoogleHost(host, ""):
-		ref.IsMaps = path == "/maps" || strings.HasPrefix(path, "/maps/") || strings.HasPrefix(path, "/maps?")
+		ref.IsMaps = path == "/maps" || strings.HasPrefix(path, "/maps/")
 	}
 	if !ref.IsMaps {
 		return ref
 	}
-	q := u.Query()
+	q := queryValues{query}
 
 	// Identity.
 	if fid := featureIDIn(path); fid != "" {
@@ -98,6 +96,75 @@ func ParseMapsURL(raw string) MapsRef {
 		ref.Lat, ref.Lng, ref.HasCoords = lat, lng, true
 	}
 	return ref
+}
+
+// splitURL splits an absolute http(s) URL into its lower-case host (without
+// port or user info), its path and its raw query, without the allocations of
+// net/url: this runs once per saved item.
+func splitURL(raw string) (host, path, query string, ok bool) {
+	var rest string
+	switch {
+	case len(raw) > 8 && strings.EqualFold(raw[:8], "https://"):
+		rest = raw[8:]
+	case len(raw) > 7 && strings.EqualFold(raw[:7], "http://"):
+		rest = raw[7:]
+	default:
+		return "", "", "", false
+	}
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, query = rest[:i], rest[i+1:]
+	}
+	host, path = rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		host, path = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		host = host[i+1:]
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	if host == "" {
+		return "", "", "", false
+	}
+	return toLowerASCII(host), path, query, true
+}
+
+func toLowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// queryValues reads values from a raw query string without building a map.
+type queryValues struct{ raw string }
+
+// Get returns the first value of key, unescaped ("" when absent or invalid).
+func (q queryValues) Get(key string) string {
+	rest := q.raw
+	for rest != "" {
+		var pair string
+		pair, rest, _ = strings.Cut(rest, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != key {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			u, err := url.QueryUnescape(v)
+			if err != nil {
+				return ""
+			}
+			return u
+		}
+		return v
+	}
+	return ""
 }
 
 // isGoogleHost reports whether host is prefix + "google." + a public suffix

@@ -56,7 +56,8 @@ func normaliseURL(raw string) string {
 // starred files first, then lists in name order: the first value seen for a
 // field wins, so a fixed order gives a fixed result.
 type builder struct {
-	places   map[string]*Place
+	places   []Place        // in order of first sight
+	index    map[string]int // key → position in places
 	lists    map[string]*List
 	members  map[string]map[string]struct{} // list name → place keys
 	problems []Problem
@@ -66,7 +67,7 @@ type builder struct {
 
 func newBuilder() *builder {
 	return &builder{
-		places:  map[string]*Place{},
+		index:   map[string]int{},
 		lists:   map[string]*List{},
 		members: map[string]map[string]struct{}{},
 		counts:  Counts{Skipped: map[string]int{}},
@@ -92,14 +93,16 @@ func (b *builder) itemErrors(file string, msgs []string) {
 	}
 }
 
+// place returns the place of key, created if new. The pointer is valid
+// until the next call.
 func (b *builder) place(key string) (*Place, bool) {
-	if p, ok := b.places[key]; ok {
+	if i, ok := b.index[key]; ok {
 		b.counts.Skipped[SkipDuplicate]++
-		return p, false
+		return &b.places[i], false
 	}
-	p := &Place{Key: key}
-	b.places[key] = p
-	return p, true
+	b.index[key] = len(b.places)
+	b.places = append(b.places, Place{Key: key})
+	return &b.places[len(b.places)-1], true
 }
 
 func (b *builder) addStarred(sp StarredPlace) {
@@ -182,16 +185,17 @@ func (b *builder) fillRef(p *Place, ref MapsRef) {
 
 // snapshot sorts everything into the final, deterministic Snapshot.
 func (b *builder) snapshot(source string) *Snapshot {
-	s := &Snapshot{Source: source, Places: make([]Place, 0, len(b.places)), Lists: make([]List, 0, len(b.lists))}
-	for _, p := range b.places {
-		for i := range p.Lists {
-			e := p.Lists[i]
-			slices.Sort(e.Tags)
-			p.Lists[i] = e
+	s := &Snapshot{Source: source, Places: b.places, Lists: make([]List, 0, len(b.lists))}
+	b.places, b.index = nil, nil
+	for _, p := range s.Places {
+		for name, e := range p.Lists {
+			if len(e.Tags) > 1 {
+				slices.Sort(e.Tags)
+				p.Lists[name] = e
+			}
 		}
-		s.Places = append(s.Places, *p)
 	}
-	slices.SortFunc(s.Places, func(a, b Place) int { return strings.Compare(a.Key, b.Key) })
+	sortPlaces(s.Places)
 	for name, l := range b.lists {
 		l.Count = len(b.members[name])
 		s.Lists = append(s.Lists, *l)
@@ -225,6 +229,35 @@ func (b *builder) snapshot(source string) *Snapshot {
 	}
 	s.Counts = c
 	return s
+}
+
+// sortPlaces sorts by Key in place: it sorts positions, then moves each
+// place once, following the permutation's cycles, so no second copy of the
+// places is ever held.
+func sortPlaces(ps []Place) {
+	idx := make([]int32, len(ps))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, c int32) int { return strings.Compare(ps[a].Key, ps[c].Key) })
+	done := make([]bool, len(ps))
+	for i := range idx {
+		if done[i] {
+			continue
+		}
+		tmp := ps[i]
+		j := i
+		for {
+			done[j] = true
+			k := int(idx[j])
+			if k == i {
+				ps[j] = tmp
+				break
+			}
+			ps[j] = ps[k]
+			j = k
+		}
+	}
 }
 
 func fill(dst *string, v string) {
