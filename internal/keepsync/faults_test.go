@@ -96,8 +96,10 @@ func TestBrokenServers(t *testing.T) {
 		wantMsg string
 	}{
 		{
-			name:    "malformed CBOR",
-			srv:     brokenServer{rootJSON: goodRoot, onDoc: func(ws *websocket.Conn, f keepsync.Frame) { ws.WriteMessage(websocket.BinaryMessage, []byte{0xbf, 0x61, 0x74, 0xff, 0x00}) }},
+			name: "malformed CBOR",
+			srv: brokenServer{rootJSON: goodRoot, onDoc: func(ws *websocket.Conn, f keepsync.Frame) {
+				ws.WriteMessage(websocket.BinaryMessage, []byte{0xbf, 0x61, 0x74, 0xff, 0x00})
+			}},
 			wantErr: keepsync.ErrProtocol, wantMsg: "malformed",
 		},
 		{
