@@ -438,6 +438,28 @@ func (c *Client) DocumentID(ctx context.Context, path string) (DocumentID, error
 // WaitSynced returns when the server holds our heads of the document at
 // path (and of every directory on the way), or when ctx ends.
 func (c *Client) WaitSynced(ctx context.Context, path string) error {
+	segs, err := splitPath(path)
+	if err != nil {
+		return err
+	}
+	// The directories first, so that a JS app can find the document once
+	// this returns.
+	root, err := c.rootState(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.waitSynced(ctx, root); err != nil {
+		return err
+	}
+	for i := 1; i < len(segs); i++ {
+		dir, err := c.resolve(ctx, "/"+strings.Join(segs[:i], "/"), TypeDir, false)
+		if err != nil {
+			return err
+		}
+		if err := c.waitSynced(ctx, dir); err != nil {
+			return err
+		}
+	}
 	d, err := c.resolve(ctx, path, TypeDoc, false)
 	if err != nil {
 		return err
