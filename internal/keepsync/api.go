@@ -85,6 +85,16 @@ func (c *Client) setMeta(m meta) error {
 
 // adoptRoot makes id the root, grafting a provisional or former root into it.
 func (c *Client) adoptRoot(ctx context.Context, id DocumentID) error {
+	c.mu.Lock()
+	pending := c.meta.ProvisionalRootID != "" || (c.meta.RootID != "" && c.meta.RootID != id)
+	c.mu.Unlock()
+	if pending {
+		// Fetch the server's root before taking the tree lock: the wait
+		// may be long, and path creation waits on that lock.
+		if _, err := c.openDoc(ctx, id); err != nil {
+			return err
+		}
+	}
 	c.treeMu.Lock()
 	defer c.treeMu.Unlock()
 	c.mu.Lock()
