@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
@@ -80,7 +82,7 @@ func (b *bench) run(ctx context.Context, series bool) (m measurement, err error)
 	defer px.Close()
 
 	m.Series = series
-	if m.First, err = b.once(ctx, px, b.arch.first); err != nil {
+	if m.First, err = b.once(ctx, srv, px, b.arch.first); err != nil {
 		return m, fmt.Errorf("first import: %w", err)
 	}
 	if m.DocFirst, err = b.docSize(ctx, srv); err != nil {
@@ -90,7 +92,7 @@ func (b *bench) run(ctx context.Context, series bool) (m measurement, err error)
 		return m, nil
 	}
 	for i, a := range b.arch.noChange {
-		r, err := b.once(ctx, px, a)
+		r, err := b.once(ctx, srv, px, a)
 		if err != nil {
 			return m, fmt.Errorf("no-change day %d: %w", i+1, err)
 		}
@@ -100,7 +102,7 @@ func (b *bench) run(ctx context.Context, series bool) (m measurement, err error)
 		return m, err
 	}
 	for i, a := range b.arch.churn {
-		r, err := b.once(ctx, px, a)
+		r, err := b.once(ctx, srv, px, a)
 		if err != nil {
 			return m, fmt.Errorf("churn day %d: %w", i+1, err)
 		}
@@ -122,8 +124,18 @@ func (b *bench) docSize(ctx context.Context, srv *syncserver.Server) (int64, err
 
 // once runs the pipeline on one archive, through the counting proxy, until
 // the pipeline reports that the server has the data.
-func (b *bench) once(ctx context.Context, px *proxy.Proxy, archive string) (runResult, error) {
+func (b *bench) once(ctx context.Context, srv *syncserver.Server, px *proxy.Proxy, archive string) (runResult, error) {
 	px.Reset()
+	// A run ends at its timeout, or as soon as the sync server dies under it.
+	ctx, cancel := context.WithTimeout(ctx, b.opts.timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-srv.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	url := "http://" + px.Addr()
 	var res proc.Result
 	var err error
@@ -137,7 +149,23 @@ func (b *bench) once(ctx context.Context, px *proxy.Proxy, archive string) (runR
 			"--sync-url", url, "--doc-path", b.opts.oursPath, "--data-dir", filepath.Join(b.dir, "data"))
 	}
 	if err != nil {
+		select {
+		case <-srv.Done():
+			return runResult{}, fmt.Errorf("the sync server died during the run: %s", lastLines(srv.Stderr(), 6))
+		default:
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return runResult{}, fmt.Errorf("no answer within %s (peak RSS so far unknown): %w", b.opts.timeout, err)
+		}
 		return runResult{}, err
 	}
 	return runResult{Wall: res.Wall, PeakRSSKiB: res.PeakRSSKiB, SentBytes: px.Up(), RecvBytes: px.Down()}, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
 	"github.com/tonk-labs/locations-worker/bench/internal/repo"
@@ -29,7 +30,7 @@ func TestReferencePipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	o := options{runs: 1, seriesRuns: 1, days: 1, churn: 0.05, seed: 3, refPath: "/user/google_maps_locations"}
+	o := options{runs: 1, seriesRuns: 1, days: 1, churn: 0.05, seed: 3, refPath: "/user/google_maps_locations", timeout: 5 * time.Minute}
 	arch, err := makeArchives(filepath.Join(dir, "archives"), o.seed, 120, o.days, o.churn)
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tonk-labs/locations-worker/bench/internal/days"
 	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
@@ -49,6 +50,7 @@ type options struct {
 	oursPath   string
 	refPath    string
 	seriesRuns int
+	timeout    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -63,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.churn, "churn", 0.01, "fraction of items changed per churn day")
 	seed := fs.Uint64("seed", 1, "generator seed")
 	fs.StringVar(&o.bin, "bin", "bin/locations-worker", "locations-worker binary")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a single pipeline run may take")
 	fs.StringVar(&o.work, "work", "", "work directory (default: a temporary one, removed at the end)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every measurement as JSON to this file")
 	fs.StringVar(&o.oursPath, "ours-path", "/google-maps/places", "keepsync path locations-worker writes")

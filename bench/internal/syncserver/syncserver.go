@@ -103,6 +103,9 @@ func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 // PID is the server process id.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
 
+// Done is closed when the server process has exited.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
 // Stderr returns what the server wrote to stderr so far.
 func (s *Server) Stderr() string { return s.stderr.String() }
 
