@@ -47,7 +47,7 @@ func Reset(ctx context.Context, cfg *oauth2.Config, tokenFile, portabilityURL st
 		}
 		if err != nil {
 			res.RevokeErr = err
-			logger.Warn("could not revoke the grant at Google", "err", err)
+			logger.Debug("could not revoke the grant at Google", "err", err)
 		} else {
 			res.Revoked = true
 		}
@@ -55,6 +55,6 @@ func Reset(ctx context.Context, cfg *oauth2.Config, tokenFile, portabilityURL st
 	if err := os.Remove(tokenFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, fmt.Errorf("remove token file: %w", err)
 	}
-	logger.Info("removed the Google token", "file", tokenFile, "revoked", res.Revoked)
+	logger.Debug("removed the Google token", "file", tokenFile, "revoked", res.Revoked)
 	return res, nil
 }

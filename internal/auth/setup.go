@@ -196,7 +196,7 @@ func Setup(ctx context.Context, opts SetupOptions) (*SetupResult, error) {
 	if err := writeTokenFile(opts.TokenFile, s); err != nil {
 		return nil, err
 	}
-	log.Info("saved the Google token", "file", opts.TokenFile, "expiry", tok.Expiry.Format(time.RFC3339))
+	log.Debug("saved the Google token", "file", opts.TokenFile, "expiry", tok.Expiry.Format(time.RFC3339))
 
 	res := &SetupResult{TokenFile: opts.TokenFile, RedirectURL: redirect, AccessType: AccessUnknown}
 	granted := strings.Fields(s.Scope)
@@ -212,7 +212,7 @@ func Setup(ctx context.Context, opts SetupOptions) (*SetupResult, error) {
 	info, err := CheckAccessType(ctx, client, opts.PortabilityURL)
 	if err != nil {
 		res.AccessErr = err
-		log.Warn("could not check the access type", "err", err)
+		log.Debug("could not check the access type", "err", err)
 	} else {
 		res.Access = info
 		res.AccessType = info.Type()
