@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 )
 
@@ -30,17 +29,6 @@ func (a AccessInfo) Type() string {
 	default:
 		return AccessUnknown
 	}
-}
-
-// Missing returns the resources that appear in neither list.
-func (a AccessInfo) Missing(resources []string) []string {
-	var out []string
-	for _, r := range resources {
-		if !slices.Contains(a.OneTimeResources, r) && !slices.Contains(a.TimeBasedResources, r) {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // CheckAccessType calls POST v1/accessType:check on the Data Portability API

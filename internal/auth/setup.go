@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -201,7 +202,7 @@ func Setup(ctx context.Context, opts SetupOptions) (*SetupResult, error) {
 	res := &SetupResult{TokenFile: opts.TokenFile, RedirectURL: redirect, AccessType: AccessUnknown}
 	granted := strings.Fields(s.Scope)
 	for _, r := range opts.Resources {
-		if s.Scope == "" || containsString(granted, ScopePrefix+r) {
+		if s.Scope == "" || slices.Contains(granted, ScopePrefix+r) {
 			res.Scopes = append(res.Scopes, r)
 		} else {
 			res.MissingScopes = append(res.MissingScopes, r)
@@ -468,13 +469,4 @@ func randomState() (string, error) {
 		return "", fmt.Errorf("generate state: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
