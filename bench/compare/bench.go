@@ -35,7 +35,11 @@ type measurement struct {
 	DocFirst    int64 `json:"docFirst"`
 	DocNoChange int64 `json:"docNoChange,omitempty"`
 	DocChurn    int64 `json:"docChurn,omitempty"`
-	Series      bool  `json:"series"`
+	// DocDays is the size after each day of the series.
+	DocDays []int64 `json:"docDays,omitempty"`
+	Series  bool    `json:"series"`
+	// SeriesError says why the series stopped early.
+	SeriesError string `json:"seriesError,omitempty"`
 }
 
 type pipelineResult struct {
@@ -91,26 +95,38 @@ func (b *bench) run(ctx context.Context, series bool) (m measurement, err error)
 	if !series {
 		return m, nil
 	}
-	for i, a := range b.arch.noChange {
+	// The daily series. A failure here (the reference can bring the sync
+	// server down) ends the series but keeps what was measured.
+	day := func(kind string, i int, a string) (runResult, error) {
 		r, err := b.once(ctx, srv, px, a)
 		if err != nil {
-			return m, fmt.Errorf("no-change day %d: %w", i+1, err)
+			return r, fmt.Errorf("%s day %d: %w", kind, i, err)
+		}
+		size, err := b.docSize(ctx, srv)
+		if err != nil {
+			return r, fmt.Errorf("%s day %d: %w", kind, i, err)
+		}
+		m.DocDays = append(m.DocDays, size)
+		return r, nil
+	}
+	for i, a := range b.arch.noChange {
+		r, err := day("no-change", i+1, a)
+		if err != nil {
+			m.SeriesError = err.Error()
+			return m, nil
 		}
 		m.NoChange = append(m.NoChange, r)
 	}
-	if m.DocNoChange, err = b.docSize(ctx, srv); err != nil {
-		return m, err
-	}
+	m.DocNoChange = m.DocDays[len(m.DocDays)-1]
 	for i, a := range b.arch.churn {
-		r, err := b.once(ctx, srv, px, a)
+		r, err := day("churn", i+1, a)
 		if err != nil {
-			return m, fmt.Errorf("churn day %d: %w", i+1, err)
+			m.SeriesError = err.Error()
+			return m, nil
 		}
 		m.Churn = append(m.Churn, r)
 	}
-	if m.DocChurn, err = b.docSize(ctx, srv); err != nil {
-		return m, err
-	}
+	m.DocChurn = m.DocDays[len(m.DocDays)-1]
 	return m, nil
 }
 
@@ -151,7 +167,7 @@ func (b *bench) once(ctx context.Context, srv *syncserver.Server, px *proxy.Prox
 	if err != nil {
 		select {
 		case <-srv.Done():
-			return runResult{}, fmt.Errorf("the sync server died during the run: %s", lastLines(srv.Stderr(), 6))
+			return runResult{}, fmt.Errorf("the sync server died during the run: %s", crashReason(srv.Stderr()))
 		default:
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -168,4 +184,15 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// crashReason names why the sync server died, from its stderr.
+func crashReason(stderr string) string {
+	switch {
+	case strings.Contains(stderr, "__rg_oom"):
+		return "Automerge (wasm) ran out of memory applying the sync message (RuntimeError: unreachable in __rg_oom)"
+	case strings.Contains(stderr, "heap out of memory"):
+		return "JavaScript heap out of memory"
+	}
+	return lastLines(stderr, 3)
 }

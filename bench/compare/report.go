@@ -66,7 +66,7 @@ func rss(rs []runResult) []float64 {
 }
 
 func seriesOnly(m measurement, f func(measurement) float64) []float64 {
-	if !m.Series {
+	if !m.Series || m.SeriesError != "" {
 		return nil
 	}
 	return one(f(m))
@@ -149,7 +149,22 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.name, cell(a, r.unit), cell(b, r.unit), ratio, r.target, met)
 		}
 		for _, name := range []string{"ours", "reference"} {
-			if pr := sr.Pipelines[name]; pr != nil && len(pr.Errors) > 0 {
+			pr := sr.Pipelines[name]
+			if pr == nil {
+				continue
+			}
+			for _, m := range pr.Runs {
+				if m.SeriesError == "" {
+					continue
+				}
+				fmt.Fprintf(w, "\n%s: the daily series stopped: %s.", name, firstLine(m.SeriesError))
+				if n := len(m.DocDays); n > 0 {
+					fmt.Fprintf(w, " Document size by then: %.1f KiB after the first import, %.1f KiB after %d re-export(s) (+%.1f KiB a day).",
+						float64(m.DocFirst)/1024, float64(m.DocDays[n-1])/1024, n, float64(m.DocDays[n-1]-m.DocFirst)/1024/float64(n))
+				}
+				fmt.Fprintln(w)
+			}
+			if len(pr.Errors) > 0 {
 				fmt.Fprintf(w, "\n%s: %d failed run(s); first error: %s\n", name, len(pr.Errors), firstLine(pr.Errors[0]))
 			}
 		}
