@@ -133,8 +133,10 @@ func (r *Runner) Trigger(trigger string) (id string, started bool, done <-chan s
 		r.mu.Lock()
 		run.Running = false
 		r.last, r.current, r.done = run, nil, nil
-		final := *run
+		final := copyRun(run)
 		r.mu.Unlock()
+		// Logged once the run is visible as the last one in /status.
+		r.log.Info("export finished", "run_id", final.ID, "result", final.Result, "sync", final.Sync)
 		close(ch)
 		if r.opts.OnFinish != nil {
 			r.opts.OnFinish(final)
@@ -286,7 +288,6 @@ func (r *Runner) execute(run *Run) {
 		msg = ch.Reason
 	}
 	finish(result, syncState, msg)
-	log.Info("export finished", "result", result, "sync", syncState)
 }
 
 func newRunID(t time.Time) string {
