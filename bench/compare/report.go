@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -139,7 +140,8 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 				ratio = fmt.Sprintf("%.2f", a.v/b.v)
 			}
 			met := ""
-			if r.check != nil && a.ok && (b.ok || r.target == "0 bytes" || firstDoc.ok) {
+			needsRef := strings.Contains(r.target, "reference")
+			if r.check != nil && a.ok && (b.ok || !needsRef) && (firstDoc.ok || needsRef || r.target == "0 bytes") {
 				if r.check(a.v, b.v, firstDoc.v) {
 					met = "yes"
 				} else {

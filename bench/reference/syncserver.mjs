@@ -44,8 +44,15 @@ server.server.on("upgrade", (request, socket, head) => {
     server.socket.emit("connection", ws, request);
   });
 });
+// Ready once it listens and its root directory exists (root.json is written
+// asynchronously after construction; until then /.well-known/root.json is 404).
 server.server.listen(Number(values.port), "127.0.0.1", () => {
-  process.stdout.write(`ready ${server.server.address().port}\n`);
+  const rootFile = path.join(values.dir, "root.json");
+  const wait = () => {
+    if (fs.existsSync(rootFile)) process.stdout.write(`ready ${server.server.address().port}\n`);
+    else setTimeout(wait, 20);
+  };
+  wait();
 });
 server.server.on("error", (err) => {
   console.error(`syncserver: ${err.message}`);
