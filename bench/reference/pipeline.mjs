@@ -94,5 +94,5 @@ await withTimeout(Promise.all([...new Set([...touched, handle])].map((h) => serv
 const t2 = performance.now();
 process.stdout.write(
   JSON.stringify({ rows: locations.length, files: files.length, documentId: handle.documentId, parseMs: Math.round(t1 - t0), syncMs: Math.round(t2 - t1) }) + "\n",
+  () => process.exit(0),
 );
-process.exit(0);

@@ -41,5 +41,5 @@ const out = {
   heads: A.getHeads(current),
 };
 if (values.json) out.doc = JSON.parse(JSON.stringify(current));
-process.stdout.write(JSON.stringify(out) + "\n");
-process.exit(0);
+// Exit only once stdout is flushed: writes to a pipe are asynchronous.
+process.stdout.write(JSON.stringify(out) + "\n", () => process.exit(0));
