@@ -64,7 +64,7 @@ type bench struct {
 }
 
 func (b *bench) docPath() string {
-	if b.pipeline == "ours" {
+	if b.pipeline != "reference" {
 		return b.opts.oursPath
 	}
 	return b.opts.refPath
@@ -159,6 +159,8 @@ func (b *bench) once(ctx context.Context, srv *syncserver.Server, px *proxy.Prox
 	case "reference":
 		res, err = proc.Run(ctx, filepath.Join(b.root, "bench", "reference"), nil,
 			"node", "pipeline.mjs", "--archive", archive, "--sync-url", url, "--path", b.opts.refPath)
+	case "ours-start":
+		res, err = runStart(ctx, b.opts.bin, b.dir, archive, url, b.opts.oursPath)
 	default:
 		env := append(os.Environ(), "LOG_LEVEL=warn", "SYNC_WS_URL=")
 		res, err = proc.Run(ctx, b.dir, env, b.opts.bin, "import", archive,

@@ -132,6 +132,9 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 		fmt.Fprintln(w, "| metric | ours | reference | ours / reference | target | met |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---|---|")
 		ours, ref := sr.Pipelines["ours"], sr.Pipelines["reference"]
+		if ours == nil {
+			ours = sr.Pipelines["ours-start"]
+		}
 		firstDoc := collect(ours, func(m measurement) []float64 { return one(float64(m.DocFirst) / 1024) })
 		for _, r := range rows {
 			a, b := collect(ours, r.get), collect(ref, r.get)
@@ -150,7 +153,7 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.name, cell(a, r.unit), cell(b, r.unit), ratio, r.target, met)
 		}
-		for _, name := range []string{"ours", "reference"} {
+		for _, name := range []string{"ours", "ours-start", "reference"} {
 			pr := sr.Pipelines[name]
 			if pr == nil {
 				continue
