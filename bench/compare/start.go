@@ -37,7 +37,7 @@ func runStart(ctx context.Context, bin, dir, archive, syncURL, docPath string) (
 	cmd := exec.Command(bin, "start", "--archive", archive)
 	cmd.Dir = data
 	cmd.Env = append(os.Environ(), "WORKER_PORT="+strconv.Itoa(port), "WORKER_HOST=127.0.0.1", "SYNC_URL="+syncURL,
-		"SYNC_WS_URL=", "KEEPSYNC_DOC_PATH="+docPath, "LOCATIONS_WORKER_DATA="+data, "EXPORT_ON_START=true", "LOG_LEVEL=warn")
+		"SYNC_WS_URL=", "KEEPSYNC_DOC_PATH="+docPath, "KEEPSYNC_LAYOUT=keyed", "WORKER_TOKEN=", "LOCATIONS_WORKER_DATA="+data, "EXPORT_ON_START=true", "LOG_LEVEL=warn")
 	cmd.Stdout = &logs
 	cmd.Stderr = &logs
 	start := time.Now()

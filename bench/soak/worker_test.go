@@ -54,6 +54,8 @@ func (w *workerProc) start(ctx context.Context) error {
 		"SYNC_URL="+w.syncURL,
 		"SYNC_WS_URL=",
 		"KEEPSYNC_DOC_PATH="+w.docPath,
+		"KEEPSYNC_LAYOUT=keyed",
+		"WORKER_TOKEN=",
 		"LOCATIONS_WORKER_DATA="+w.dataDir,
 		"EXPORT_ON_START=false",
 		"LOG_FORMAT=text",
