@@ -145,6 +145,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if err != nil {
 					log.Error("run failed", "pipeline", p, "size", size, "run", r, "err", err)
 					pr.Errors = append(pr.Errors, err.Error())
+					if strings.Contains(err.Error(), "sync server died") {
+						break // it would die the same way again: spare the machine
+					}
 					continue
 				}
 				log.Info("run", "pipeline", p, "size", size, "run", r, "wall", m.First.Wall, "peakRSSKiB", m.First.PeakRSSKiB,
