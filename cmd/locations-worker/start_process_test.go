@@ -20,7 +20,7 @@ import (
 )
 
 // buildWorker builds the binary into dir/bin/locations-worker.
-func buildWorker(t *testing.T, dir string) string {
+func buildWorker(t testing.TB, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "bin", "locations-worker")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -301,4 +301,21 @@ func TestPM2StartLikeTonk(t *testing.T) {
 	if !strings.Contains(string(daemon), "exited with code [0]") {
 		t.Fatalf("pm2 did not see exit code 0:\n%s", daemon)
 	}
+}
+
+func buildWorkerB(b *testing.B) string { return buildWorker(b, b.TempDir()) }
+
+// startProcessB starts the worker for a benchmark.
+func startProcessB(b *testing.B, bin string, env map[string]string) *exec.Cmd {
+	b.Helper()
+	cmd := exec.Command(bin, "start", "--port", "0")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir()}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Dir = b.TempDir()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return cmd
 }

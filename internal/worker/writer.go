@@ -238,30 +238,46 @@ func (w *keyedWriter) place(places *automerge.Map, cur *automerge.Value, p *expo
 		changed = changed || c
 		return err
 	}
+	// A new place has nothing to compare with: write without reading.
+	put := func(key string, v any) error {
+		if err := pm.Set(key, v); err != nil {
+			return fmt.Errorf("write %s: %w", key, err)
+		}
+		return nil
+	}
 	text := func(key, s string) error {
 		if s == "" {
-			if !clear {
+			if !clear || added {
 				return nil
 			}
 			return track(deleteKey(pm, key))
+		}
+		if added {
+			return put(key, automerge.NewText(validUTF8(s)))
 		}
 		return track(setText(pm, key, validUTF8(s)))
 	}
 	float := func(key string, f *float64) error {
 		if f == nil {
-			if !clear {
+			if !clear || added {
 				return nil
 			}
 			return track(deleteKey(pm, key))
+		}
+		if added {
+			return put(key, *f)
 		}
 		return track(setFloat(pm, key, *f))
 	}
 	ms := func(key string, t *time.Time) error {
 		if t == nil {
-			if !clear {
+			if !clear || added {
 				return nil
 			}
 			return track(deleteKey(pm, key))
+		}
+		if added {
+			return put(key, t.UnixMilli())
 		}
 		return track(setInt(pm, key, t.UnixMilli()))
 	}
@@ -291,9 +307,12 @@ func (w *keyedWriter) place(places *automerge.Map, cur *automerge.Value, p *expo
 			return err
 		}
 	}
-	restored, err := deleteKey(pm, "removedAt")
-	if err != nil {
-		return err
+	restored := false
+	if !added {
+		var err error
+		if restored, err = deleteKey(pm, "removedAt"); err != nil {
+			return err
+		}
 	}
 
 	w.ch.Active++
