@@ -67,7 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	seed := fs.Uint64("seed", 1, "generator seed")
 	fs.StringVar(&o.bin, "bin", "bin/locations-worker", "locations-worker binary")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a single pipeline run may take")
-	fs.StringVar(&o.oursMode, "ours-mode", "import", "how locations-worker runs: import (one command, waits for sync) or start (start --archive, export at start-up, stopped once synced)")
+	fs.StringVar(&o.oursMode, "ours-mode", "start", "how locations-worker runs: start (start --archive, export at start-up, stopped once synced) or import (one command that writes and waits for sync)")
 	fs.StringVar(&o.work, "work", "", "work directory (default: a temporary one, removed at the end)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every measurement as JSON to this file")
 	fs.StringVar(&o.oursPath, "ours-path", "/google-maps/places", "keepsync path locations-worker writes")
