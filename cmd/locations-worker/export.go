@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -20,9 +19,9 @@ import (
 type exportDeps struct {
 	// tokenSource gives the OAuth token source for the Data Portability API.
 	tokenSource func(ctx context.Context, cfg *config.Config, log *slog.Logger) (oauth2.TokenSource, error)
-	// sink, when set, receives every snapshot after the file output: this is
-	// where writing to keepsync plugs in.
-	sink func(ctx context.Context, cfg *config.Config, snap *export.Snapshot) error
+	// sink receives every snapshot after the file output, unless --no-sync;
+	// nil means the keepsync document (app.keepsyncSink).
+	sink sinkFunc
 	// apiOptions adjusts the API source (tests shorten the timings).
 	apiOptions func(*export.APIOptions)
 }
@@ -70,6 +69,7 @@ offered, download a Takeout archive and use "locations-worker import".`,
 			}
 			log := a.logger(cfg, a.stderr)
 			ctx := cmd.Context()
+			started := time.Now()
 			ts, err := deps.tokenSource(ctx, cfg, log)
 			if err != nil {
 				return withHint(fmt.Errorf("Google sign-in: %w", err), "run `locations-worker auth setup` first, or use `locations-worker import` with a Takeout archive")
@@ -79,49 +79,35 @@ offered, download a Takeout archive and use "locations-worker import".`,
 				Resources: cfg.Resources,
 				Logger:    log,
 			}
-			if !o.quiet && !o.json {
-				opts.Progress = progressPrinter(a.stderr)
-			}
 			if deps.apiOptions != nil {
 				deps.apiOptions(&opts)
+			}
+			st := o.progress(a)
+			if st != nil {
+				var dl downloadMeter
+				opts.HTTPClient = dl.client(opts.HTTPClient)
+				opts.Progress = exportProgress(st, &dl)
 			}
 			src, err := export.NewAPISource(ctx, ts, opts)
 			if err != nil {
 				return err
 			}
 			snap, err := src.Export(ctx)
+			st.Done()
 			if err != nil {
 				if errors.Is(err, export.ErrUnauthorized) {
 					return withHint(err, "run `locations-worker auth setup` to sign in again")
 				}
 				return withHint(err, "the worker retries on its schedule; `locations-worker import` reads a Takeout archive instead")
 			}
-			if err := o.finish(a.stdout, snap); err != nil {
-				return err
+			sink := deps.sink
+			if sink == nil {
+				sink = a.keepsyncSink(o.syncTimeout)
 			}
-			if deps.sink != nil {
-				return deps.sink(ctx, cfg, snap)
-			}
-			return nil
+			return o.finish(ctx, a.stdout, cfg, snap, started, sink)
 		},
 	}
 	o.bind(cmd)
 	config.BindFlags(cmd.Flags(), "dataportability-url", "resources", "credentials", "token-file")
 	return cmd
-}
-
-// progressPrinter prints one line per step of an export.
-func progressPrinter(w io.Writer) func(export.Progress) {
-	return func(p export.Progress) {
-		switch p.Phase {
-		case "initiate":
-			fmt.Fprintln(w, "asking Google for an export...")
-		case "wait":
-			fmt.Fprintf(w, "job %s is %s (%s elapsed), next check in %s\n", p.JobID, p.State, p.Elapsed.Round(time.Second), p.NextPoll.Round(time.Millisecond))
-		case "download":
-			fmt.Fprintf(w, "downloading archive %d of %d\n", p.Archive, p.Archives)
-		case "read":
-			fmt.Fprintln(w, "reading the archives...")
-		}
-	}
 }

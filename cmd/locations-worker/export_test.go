@@ -20,7 +20,7 @@ import (
 	"github.com/tonk-labs/locations-worker/internal/fakegoogle"
 )
 
-func testExportDeps(sink func(context.Context, *config.Config, *export.Snapshot) error) exportDeps {
+func testExportDeps(sink sinkFunc) exportDeps {
 	return exportDeps{
 		tokenSource: func(context.Context, *config.Config, *slog.Logger) (oauth2.TokenSource, error) {
 			return oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "test-token"}), nil
@@ -40,7 +40,10 @@ func TestExportCommand(t *testing.T) {
 	a := &app{getenv: func(k string) string { return env[k] }, stdin: strings.NewReader("")}
 	var out, errb bytes.Buffer
 	a.stdout, a.stderr = &out, &errb
-	cmd := newExportCmdWith(a, testExportDeps(func(_ context.Context, _ *config.Config, s *export.Snapshot) error { got = s; return nil }))
+	cmd := newExportCmdWith(a, testExportDeps(func(_ context.Context, _ *config.Config, s *export.Snapshot, _ time.Time) (*syncReport, error) {
+		got = s
+		return nil, nil
+	}))
 	dst := filepath.Join(t.TempDir(), "places.json")
 	cmd.SetArgs([]string{"--out", dst})
 	if err := cmd.ExecuteContext(context.Background()); err != nil {
@@ -69,6 +72,7 @@ func TestExportCommandErrors(t *testing.T) {
 		return nil, errors.New("no token file")
 	}
 	cmd := newExportCmdWith(a, deps)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(nil)
 	err := cmd.ExecuteContext(context.Background())
 	if err == nil || hintOf(err) == "" || !strings.Contains(err.Error(), "no token file") {
@@ -79,6 +83,7 @@ func TestExportCommandErrors(t *testing.T) {
 	env := map[string]string{"GOOGLE_DATAPORTABILITY_URL": fake.URL}
 	a.getenv = func(k string) string { return env[k] }
 	cmd = newExportCmdWith(a, testExportDeps(nil))
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetArgs(nil)
 	err = cmd.ExecuteContext(context.Background())
 	if !errors.Is(err, export.ErrUnauthorized) || !strings.Contains(hintOf(err), "auth setup") {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,29 +18,82 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, string
 	return out.String(), errb.String(), err
 }
 
-func TestImportCommandSample(t *testing.T) {
-	sample := filepath.Join("..", "..", "examples", "sample-takeout.zip")
-	out, _, err := runCmd(t, nil, "import", sample)
+// offlineEnv is an environment whose sync server is not reachable (a free
+// port nothing listens on) and whose data directory is fresh.
+func offlineEnv(t *testing.T) map[string]string {
+	return map[string]string{"SYNC_URL": deadURL(t), "LOCATIONS_WORKER_DATA": t.TempDir()}
+}
+
+// deadURL is the URL of a loopback port that nothing listens on.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"9 places from 4 lists", "starred           4", "skipped not a place       3", "complete: yes"} {
+	defer l.Close()
+	return "http://" + l.Addr().String()
+}
+
+func TestImportCommandSample(t *testing.T) {
+	sample := filepath.Join("..", "..", "examples", "sample-takeout.zip")
+	env := offlineEnv(t)
+	out, stderr, err := runCmd(t, env, "import", sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"9 places from 4 lists", "starred           4", "skipped not a place       3", "complete: yes",
+		"keepsync /google-maps/places: 9 added, 0 updated, 0 removed, 0 unchanged\n",
+		"sync server not reachable at " + env["SYNC_URL"] + ": stored locally, will sync when it is\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
 	}
+	if stderr != "reading 1 file (3.3 kB)...\n" {
+		t.Errorf("progress on stderr: %q", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(env["LOCATIONS_WORKER_DATA"], "keepsync")); err != nil {
+		t.Errorf("no local keepsync store: %v", err)
+	}
+	// Offline, the document is read back from the local store.
+	out, _, err = runCmd(t, env, "doc", "cat", "/google-maps/places", "--table")
+	if err != nil || !strings.Contains(out, "Tour Eiffel") || !strings.Contains(out, "9 places") {
+		t.Errorf("doc cat after an offline import: %v\n%s", err, out)
+	}
+	// The same import again changes nothing.
+	out, _, err = runCmd(t, env, "import", sample, "--quiet")
+	if err != nil || out != "" {
+		t.Errorf("--quiet: %v %q", err, out)
+	}
+	out, _, err = runCmd(t, env, "import", sample)
+	if err != nil || !strings.Contains(out, ": 0 added, 0 updated, 0 removed, 9 unchanged\n") {
+		t.Errorf("re-import: %v\n%s", err, out)
+	}
 
 	dst := filepath.Join(t.TempDir(), "places.geojson")
-	out, _, err = runCmd(t, nil, "import", sample, "--out", dst, "--json")
+	env = offlineEnv(t)
+	out, stderr, err = runCmd(t, env, "import", sample, "--out", dst, "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sum struct {
 		Complete bool
 		Counts   struct{ Places, Starred int }
+		Keepsync struct {
+			Path    string
+			Changes struct{ Added, Unchanged int }
+			Sync    string
+			Message string
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &sum); err != nil || !sum.Complete || sum.Counts.Places != 9 || sum.Counts.Starred != 4 {
 		t.Errorf("--json summary %q (%v)", out, err)
+	}
+	if k := sum.Keepsync; k.Path != "/google-maps/places" || k.Changes.Added != 9 || k.Sync != "stored locally" || !strings.Contains(k.Message, "stored locally, will sync when it is") {
+		t.Errorf("--json keepsync %+v", k)
+	}
+	if stderr != "" {
+		t.Errorf("--json prints progress: %q", stderr)
 	}
 	var fc struct {
 		Type     string
@@ -53,8 +107,16 @@ func TestImportCommandSample(t *testing.T) {
 	}
 
 	csvOut := filepath.Join(t.TempDir(), "places.csv")
-	if _, _, err := runCmd(t, nil, "import", sample, "-o", csvOut, "--quiet"); err != nil {
+	env = offlineEnv(t)
+	out, _, err = runCmd(t, env, "import", sample, "-o", csvOut, "--no-sync")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(out, "keepsync") || !strings.HasSuffix(out, "wrote "+csvOut+"\n") {
+		t.Errorf("--no-sync output:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(env["LOCATIONS_WORKER_DATA"], "keepsync")); !os.IsNotExist(err) {
+		t.Errorf("--no-sync opened the keepsync store: %v", err)
 	}
 	if data, _ := os.ReadFile(csvOut); !bytes.HasPrefix(data, []byte("key,title,")) || bytes.Count(data, []byte("\ncid:")) < 6 {
 		t.Errorf("csv output:\n%s", data)
@@ -64,14 +126,14 @@ func TestImportCommandSample(t *testing.T) {
 func TestImportCommandErrors(t *testing.T) {
 	empty := filepath.Join(t.TempDir(), "empty.zip")
 	os.WriteFile(empty, []byte("PK\x05\x06"+strings.Repeat("\x00", 18)), 0o644)
-	_, stderr, err := runCmd(t, nil, "import", empty)
+	_, stderr, err := runCmd(t, offlineEnv(t), "import", empty)
 	if err == nil || !strings.Contains(stderr, "Error: ") || !strings.Contains(stderr, "empty.zip") || !strings.Contains(stderr, "Hint: ") {
 		t.Errorf("err %v stderr %q", err, stderr)
 	}
-	if _, _, err := runCmd(t, nil, "import", "x.zip", "--format", "kml"); err == nil || !strings.Contains(err.Error(), "kml") {
+	if _, _, err := runCmd(t, offlineEnv(t), "import", "x.zip", "--format", "kml"); err == nil || !strings.Contains(err.Error(), "kml") {
 		t.Errorf("bad format: %v", err)
 	}
-	if _, _, err := runCmd(t, nil, "import"); err == nil {
+	if _, _, err := runCmd(t, offlineEnv(t), "import"); err == nil {
 		t.Error("import without a path must fail")
 	}
 }
