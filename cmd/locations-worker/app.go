@@ -24,9 +24,13 @@ type app struct {
 func (a *app) config(cmd *cobra.Command) (*config.Config, error) {
 	dotenv, err := config.ReadDotEnv(".env")
 	if err != nil {
-		return nil, err
+		return nil, withHint(err, "fix or remove the .env file in the working directory")
 	}
-	return config.Load(config.Source{Getenv: a.getenv, DotEnv: dotenv, Flags: cmd.Flags()})
+	cfg, err := config.Load(config.Source{Getenv: a.getenv, DotEnv: dotenv, Flags: cmd.Flags()})
+	if err != nil {
+		return nil, withHint(err, "every setting, its flag, its environment variable and its default are in docs/configuration.md")
+	}
+	return cfg, nil
 }
 
 // logger builds the structured logger for cfg, writing to w.

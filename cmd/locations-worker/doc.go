@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -91,19 +90,17 @@ func (a *app) withKeepsync(cmd *cobra.Command, timeout time.Duration, fn func(co
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 	defer cancel()
-	c, err := keepsync.Open(ctx, keepsync.Options{
-		SyncURL: cfg.SyncURL,
-		WSURL:   cfg.SyncWSURL,
-		DataDir: filepath.Join(cfg.DataDir, "keepsync"),
-		Logger:  a.logger(cfg, a.stderr),
-	})
+	c, err := openKeepsync(ctx, cfg, a.commandLogger(cfg))
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	err = fn(ctx, c)
-	if errors.Is(err, keepsync.ErrUnavailable) {
+	switch {
+	case errors.Is(err, keepsync.ErrUnavailable):
 		return withHint(err, "is the sync server running at "+cfg.SyncURL+"? Set --sync-url or SYNC_URL.")
+	case errors.Is(err, keepsync.ErrNotFound):
+		return withHint(err, "neither the sync server at "+cfg.SyncURL+" nor the local store in "+keepsyncDir(cfg)+" has it: `locations-worker doc ls /` shows what there is; `locations-worker import <archive>` writes the places")
 	}
 	return err
 }
