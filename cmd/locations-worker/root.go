@@ -93,8 +93,8 @@ func polishBuiltins(root *cobra.Command) {
   locations-worker completion zsh > "${fpath[1]}/_locations-worker"`,
 		"completion bash": `  source <(locations-worker completion bash)
   locations-worker completion bash > /etc/bash_completion.d/locations-worker`,
-		"completion zsh": `  locations-worker completion zsh > "${fpath[1]}/_locations-worker"`,
-		"completion fish": `  locations-worker completion fish > ~/.config/fish/completions/locations-worker.fish`,
+		"completion zsh":        `  locations-worker completion zsh > "${fpath[1]}/_locations-worker"`,
+		"completion fish":       `  locations-worker completion fish > ~/.config/fish/completions/locations-worker.fish`,
 		"completion powershell": `  locations-worker completion powershell | Out-String | Invoke-Expression`,
 	}
 	walk(root, func(c *cobra.Command) {
