@@ -111,7 +111,12 @@ func startWorker(t *testing.T, env map[string]string, args ...string) (string, *
 		once.Do(func() { cancel(); err = <-done })
 		return err
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("worker log:\n%s", log.dump())
+		}
+	})
 	return "http://" + started["addr"].(string), log, stop
 }
 
