@@ -11,7 +11,6 @@ import (
 
 	"github.com/tonk-labs/locations-worker/internal/config"
 	"github.com/tonk-labs/locations-worker/internal/export"
-	"github.com/tonk-labs/locations-worker/internal/worker"
 )
 
 // outputFlags are the output flags shared by import and export.
@@ -54,10 +53,7 @@ func (a *app) keepsyncSink(timeout time.Duration) sinkFunc {
 			return nil, err
 		}
 		defer c.Close()
-		rep, err := writeAndSync(ctx, c, cfg, snap, worker.WriteOptions{
-			Layout: cfg.Layout, StartedAt: started, FinishedAt: time.Now(),
-			WorkerName: "locations-worker", WorkerVersion: readBuildInfo().Version,
-		}, syncOptions{Timeout: timeout, Grace: 5 * time.Second})
+		rep, err := writeAndSync(ctx, c, cfg, snap, writeOptions(cfg, started), syncOptions{Timeout: timeout, Grace: 5 * time.Second})
 		if err != nil {
 			return nil, withHint(err, "the places were read but not stored: check that the data directory "+cfg.DataDir+" is writable, or use --no-sync")
 		}

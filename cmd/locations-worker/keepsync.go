@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tonk-labs/locations-worker/internal/config"
@@ -43,6 +46,15 @@ func (a *app) commandLogger(cfg *config.Config) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// writeOptions are the writer's options for a run of cfg started at started,
+// the same as the worker's.
+func writeOptions(cfg *config.Config, started time.Time) worker.WriteOptions {
+	return worker.WriteOptions{
+		Layout: cfg.Layout, StartedAt: started, FinishedAt: time.Now(),
+		WorkerName: "locations-worker", WorkerVersion: readBuildInfo().Version,
+	}
+}
+
 // Sync states of a one-shot write, as printed and in --json.
 const (
 	syncSynced = "synced"         // the sync server holds the document
@@ -65,6 +77,7 @@ type syncReport struct {
 type syncStore interface {
 	worker.Store
 	Status() keepsync.Status
+	DocumentID(ctx context.Context, path string) (keepsync.DocumentID, error)
 }
 
 // syncOptions bound the wait for the sync server.
@@ -91,7 +104,7 @@ func writeAndSync(ctx context.Context, store syncStore, cfg *config.Config, snap
 	rep.Changes = ch
 	// Wait even when nothing changed: an earlier run may have stored the
 	// document locally while the server was down.
-	if err := waitServer(ctx, store, cfg.DocPath, opts); err != nil {
+	if err := waitServer(ctx, store, cfg, opts); err != nil {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
@@ -111,14 +124,14 @@ var errUnreachable = errors.New("sync server not reachable")
 // gives up early, with errUnreachable, when the server could not be reached
 // at all or a lost connection did not come back within opts.Grace, so that
 // a run with no server finishes in the time of one connection attempt.
-func waitServer(ctx context.Context, store syncStore, path string, opts syncOptions) error {
+func waitServer(ctx context.Context, store syncStore, cfg *config.Config, opts syncOptions) error {
 	if opts.Poll <= 0 {
 		opts.Poll = 50 * time.Millisecond
 	}
 	wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- store.WaitSynced(wctx, path) }()
+	go func() { done <- syncedOnServer(wctx, store, cfg, opts.Poll) }()
 	tick := time.NewTicker(opts.Poll)
 	defer tick.Stop()
 	seen := false
@@ -148,4 +161,63 @@ func waitServer(ctx context.Context, store syncStore, path string, opts syncOpti
 			}
 		}
 	}
+}
+
+// syncedOnServer waits until the server holds the document at cfg.DocPath
+// and a client starting from the server's root, as a Tonk app does, finds
+// it there. The second check matters after a first run with no server: the
+// local tree then hangs off a provisional root until the client grafts it
+// into the server's root, shortly after it connects.
+func syncedOnServer(ctx context.Context, store syncStore, cfg *config.Config, poll time.Duration) error {
+	for {
+		if err := store.WaitSynced(ctx, cfg.DocPath); err != nil {
+			return err
+		}
+		ok, err := onServer(ctx, store, cfg)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: the server does not show %s yet: %v", keepsync.ErrUnavailable, cfg.DocPath, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// onServer reports whether a fresh client, with an empty store of its own,
+// finds at cfg.DocPath on the server the document that store holds there.
+// It reads only the directories on the way, not the document.
+func onServer(ctx context.Context, store syncStore, cfg *config.Config) (bool, error) {
+	want, err := store.DocumentID(ctx, cfg.DocPath)
+	if err != nil {
+		return false, err
+	}
+	dir, name := path.Split(strings.TrimRight(cfg.DocPath, "/"))
+	tmp, err := os.MkdirTemp("", "locations-worker-probe-*")
+	if err != nil {
+		return false, fmt.Errorf("check the server: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	probe, err := keepsync.Open(ctx, keepsync.Options{SyncURL: cfg.SyncURL, WSURL: cfg.SyncWSURL, DataDir: tmp})
+	if err != nil {
+		return false, fmt.Errorf("check the server: %w", err)
+	}
+	defer probe.Close()
+	ents, err := probe.Ls(ctx, "/"+strings.Trim(dir, "/"))
+	if errors.Is(err, keepsync.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, e := range ents {
+		if e.Name == name {
+			return e.Pointer == want, nil
+		}
+	}
+	return false, nil
 }
