@@ -59,7 +59,6 @@ type builder struct {
 	places   []Place        // in order of first sight
 	index    map[string]int // key → position in places
 	lists    map[string]*List
-	members  map[string]map[string]struct{} // list name → place keys
 	problems []Problem
 	counts   Counts
 	found    int // saved-places files read (lists and starred files)
@@ -67,10 +66,9 @@ type builder struct {
 
 func newBuilder() *builder {
 	return &builder{
-		index:   map[string]int{},
-		lists:   map[string]*List{},
-		members: map[string]map[string]struct{}{},
-		counts:  Counts{Skipped: map[string]int{}},
+		index:  map[string]int{},
+		lists:  map[string]*List{},
+		counts: Counts{Skipped: map[string]int{}},
 	}
 }
 
@@ -138,7 +136,6 @@ func (b *builder) addList(name, description string) {
 	if !ok {
 		l = &List{Name: name}
 		b.lists[name] = l
-		b.members[name] = map[string]struct{}{}
 	}
 	fill(&l.Description, description)
 }
@@ -162,10 +159,7 @@ func (b *builder) addRow(list string, row ListRow) {
 	if p.Lat == nil && ref.HasCoords {
 		p.Lat, p.Lng = ptr(ref.Lat), ptr(ref.Lng)
 	}
-	if p.Lists == nil {
-		p.Lists = make(map[string]ListEntry, 1)
-	}
-	e := p.Lists[list]
+	e := p.Lists.upsert(list)
 	fill(&e.Note, row.Note)
 	fill(&e.Comment, row.Comment)
 	for _, t := range row.Tags {
@@ -173,8 +167,6 @@ func (b *builder) addRow(list string, row ListRow) {
 			e.Tags = append(e.Tags, t)
 		}
 	}
-	p.Lists[list] = e
-	b.members[list][key] = struct{}{}
 }
 
 func (b *builder) fillRef(p *Place, ref MapsRef) {
@@ -188,16 +180,16 @@ func (b *builder) snapshot(source string) *Snapshot {
 	s := &Snapshot{Source: source, Places: b.places, Lists: make([]List, 0, len(b.lists))}
 	b.places, b.index = nil, nil
 	for _, p := range s.Places {
-		for name, e := range p.Lists {
-			if len(e.Tags) > 1 {
-				slices.Sort(e.Tags)
-				p.Lists[name] = e
+		for i := range p.Lists {
+			e := &p.Lists[i]
+			slices.Sort(e.Tags)
+			if l := b.lists[e.List]; l != nil {
+				l.Count++
 			}
 		}
 	}
 	sortPlaces(s.Places)
-	for name, l := range b.lists {
-		l.Count = len(b.members[name])
+	for _, l := range b.lists {
 		s.Lists = append(s.Lists, *l)
 	}
 	slices.SortFunc(s.Lists, func(a, b List) int { return strings.Compare(a.Name, b.Name) })

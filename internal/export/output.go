@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,17 +106,17 @@ type geoPoint struct {
 }
 
 type geoPlaceProp struct {
-	Title       string               `json:"title"`
-	Address     string               `json:"address,omitempty"`
-	CountryCode string               `json:"countryCode,omitempty"`
-	MapsURL     string               `json:"mapsUrl"`
-	CID         string               `json:"cid,omitempty"`
-	FeatureID   string               `json:"featureId,omitempty"`
-	PlaceID     string               `json:"placeId,omitempty"`
-	Starred     bool                 `json:"starred"`
-	Lists       map[string]ListEntry `json:"lists,omitempty"`
-	SavedAt     *time.Time           `json:"savedAt,omitempty"`
-	UpdatedAt   *time.Time           `json:"updatedAt,omitempty"`
+	Title       string     `json:"title"`
+	Address     string     `json:"address,omitempty"`
+	CountryCode string     `json:"countryCode,omitempty"`
+	MapsURL     string     `json:"mapsUrl"`
+	CID         string     `json:"cid,omitempty"`
+	FeatureID   string     `json:"featureId,omitempty"`
+	PlaceID     string     `json:"placeId,omitempty"`
+	Starred     bool       `json:"starred"`
+	Lists       Entries    `json:"lists,omitempty"`
+	SavedAt     *time.Time `json:"savedAt,omitempty"`
+	UpdatedAt   *time.Time `json:"updatedAt,omitempty"`
 }
 
 // WriteGeoJSON writes the places as an RFC 7946 FeatureCollection: one
@@ -168,14 +167,10 @@ func WriteCSV(w io.Writer, s *Snapshot) error {
 		return err
 	}
 	for _, p := range s.Places {
-		names := make([]string, 0, len(p.Lists))
-		for n := range p.Lists {
-			names = append(names, n)
-		}
-		slices.Sort(names)
+		names := p.Lists.Names()
 		var notes, comments, tags []string
-		for _, n := range names {
-			e := p.Lists[n]
+		for _, e := range p.Lists {
+			n := e.List
 			if e.Note != "" {
 				notes = append(notes, n+": "+e.Note)
 			}

@@ -41,14 +41,16 @@ type Place struct {
 	FeatureID   string   `json:"featureId,omitempty"` // 0x...:0x...
 	PlaceID     string   `json:"placeId,omitempty"`   // ChIJ...
 	Starred     bool     `json:"starred"`
-	// Lists maps a list name to this place's entry in it.
-	Lists     map[string]ListEntry `json:"lists,omitempty"`
-	SavedAt   *time.Time           `json:"savedAt,omitempty"`
-	UpdatedAt *time.Time           `json:"updatedAt,omitempty"`
+	// Lists holds this place's entry in each saved list it is in.
+	Lists     Entries    `json:"lists,omitempty"`
+	SavedAt   *time.Time `json:"savedAt,omitempty"`
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
 }
 
 // ListEntry is what a saved list says about a place.
 type ListEntry struct {
+	// List is the name of the list; in JSON it is the entry's key.
+	List    string   `json:"-"`
 	Note    string   `json:"note,omitempty"`
 	Comment string   `json:"comment,omitempty"`
 	Tags    []string `json:"tags,omitempty"`

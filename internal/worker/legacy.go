@@ -31,16 +31,10 @@ const starredSourceFile = "Starred places"
 func legacyRows(snap *export.Snapshot) []legacyRow {
 	var rows []legacyRow
 	for _, p := range snap.Places {
-		names := make([]string, 0, len(p.Lists))
-		for name := range p.Lists {
-			names = append(names, name)
+		for _, e := range p.Lists {
+			rows = append(rows, legacyRow{Title: p.Title, Note: e.Note, URL: p.MapsURL, Comment: e.Comment, SourceFile: e.List + ".csv"})
 		}
-		sort.Strings(names)
-		for _, name := range names {
-			e := p.Lists[name]
-			rows = append(rows, legacyRow{Title: p.Title, Note: e.Note, URL: p.MapsURL, Comment: e.Comment, SourceFile: name + ".csv"})
-		}
-		if len(names) == 0 && p.Starred {
+		if len(p.Lists) == 0 && p.Starred {
 			rows = append(rows, legacyRow{Title: p.Title, URL: p.MapsURL, SourceFile: starredSourceFile})
 		}
 	}

@@ -344,14 +344,8 @@ func (w *keyedWriter) placeLists(pm *automerge.Map, p *export.Place, clear bool,
 	if err := track(created, nil); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(p.Lists))
-	for name := range p.Lists {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		e := p.Lists[name]
-		em, created, err := ensureMap(lm, validUTF8(name))
+	for _, e := range p.Lists {
+		em, created, err := ensureMap(lm, validUTF8(e.List))
 		if err != nil {
 			return fmt.Errorf("lists: %w", err)
 		}
@@ -394,7 +388,7 @@ func (w *keyedWriter) placeLists(pm *automerge.Map, p *export.Place, clear bool,
 		}
 		sort.Strings(have)
 		for _, name := range have {
-			if _, ok := p.Lists[name]; ok {
+			if p.Lists.Has(name) {
 				continue
 			}
 			if err := track(deleteKey(lm, name)); err != nil {

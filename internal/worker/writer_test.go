@@ -28,10 +28,10 @@ func sample() *export.Snapshot {
 		Places: []export.Place{
 			{Key: "cid:1", Title: "Café Central", Address: "Herrengasse 14, Wien", CountryCode: "AT",
 				Lat: fptr(48.2104), Lng: fptr(16.3655), MapsURL: "https://maps.google.com/?cid=1", CID: "1",
-				Lists:   map[string]export.ListEntry{"Vienna": {Note: "cake", Tags: []string{"coffee", "cake"}}},
+				Lists:   export.Entries{{List: "Vienna", Note: "cake", Tags: []string{"coffee", "cake"}}},
 				SavedAt: tptr("2024-05-01T10:00:00Z")},
 			{Key: "cid:2", Title: "Prater", MapsURL: "https://maps.google.com/?cid=2", CID: "2",
-				Lists: map[string]export.ListEntry{"Vienna": {Comment: "ferris wheel"}}},
+				Lists: export.Entries{{List: "Vienna", Comment: "ferris wheel"}}},
 			{Key: "place:ChIJx", Title: "Louvre", MapsURL: "https://maps.google.com/?q=place_id:ChIJx", PlaceID: "ChIJx", Starred: true},
 		},
 		Lists:    []export.List{{Name: "Vienna", Description: "trip", Count: 2}},
