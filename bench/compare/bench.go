@@ -50,6 +50,7 @@ type pipelineResult struct {
 type sizeResult struct {
 	Size      int                        `json:"size"`
 	Places    int                        `json:"places"`
+	Server    string                     `json:"server"`
 	Pipelines map[string]*pipelineResult `json:"pipelines"`
 }
 
@@ -74,7 +75,7 @@ func (b *bench) run(ctx context.Context, series bool) (m measurement, err error)
 	if err := os.MkdirAll(b.dir, 0o755); err != nil {
 		return m, err
 	}
-	srv, err := syncserver.Start(ctx, syncserver.Options{Root: b.root, Dir: filepath.Join(b.dir, "server")})
+	srv, err := syncserver.Start(ctx, syncserver.Options{Root: b.root, Dir: filepath.Join(b.dir, "server"), Server: b.opts.server})
 	if err != nil {
 		return m, err
 	}

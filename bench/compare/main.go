@@ -5,6 +5,9 @@
 // medians and ratios (ours/reference).
 //
 //	go run ./bench/compare -bin bin/locations-worker -sizes 1000,10000,50000 -runs 3
+//
+// -server v2 runs both pipelines against the automerge-repo 2.x server
+// instead of @tonk/server 0.3.2.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"github.com/tonk-labs/locations-worker/bench/internal/days"
 	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
 	"github.com/tonk-labs/locations-worker/bench/internal/repo"
+	"github.com/tonk-labs/locations-worker/bench/internal/syncserver"
 	"github.com/tonk-labs/locations-worker/internal/archivegen"
 )
 
@@ -52,6 +56,7 @@ type options struct {
 	seriesRuns int
 	timeout    time.Duration
 	oursMode   string
+	server     string
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -68,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.bin, "bin", "bin/locations-worker", "locations-worker binary")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a single pipeline run may take")
 	fs.StringVar(&o.oursMode, "ours-mode", "start", "how locations-worker runs: start (start --archive, export at start-up, stopped once synced) or import (one command that writes and waits for sync)")
+	fs.StringVar(&o.server, "server", syncserver.V1, "sync server: v1 (@tonk/server 0.3.2, Tonk's real server) or v2 (automerge-repo 2.x, test/harness/v2)")
 	fs.StringVar(&o.work, "work", "", "work directory (default: a temporary one, removed at the end)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write every measurement as JSON to this file")
 	fs.StringVar(&o.oursPath, "ours-path", "/google-maps/places", "keepsync path locations-worker writes")
@@ -92,6 +98,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			p = "ours-start"
 		}
 		o.pipelines = append(o.pipelines, p)
+	}
+	if o.server != syncserver.V1 && o.server != syncserver.V2 {
+		return o, fmt.Errorf("unknown -server %q (v1, v2)", o.server)
 	}
 	if o.runs < 1 || o.seriesRuns < 0 || o.seriesRuns > o.runs {
 		return o, fmt.Errorf("-runs must be ≥ 1 and 0 ≤ -series-runs ≤ -runs")
@@ -131,7 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		sr := sizeResult{Size: size, Places: arch.places, Pipelines: map[string]*pipelineResult{}}
+		sr := sizeResult{Size: size, Places: arch.places, Server: o.server, Pipelines: map[string]*pipelineResult{}}
 		for _, p := range o.pipelines {
 			pr := &pipelineResult{}
 			sr.Pipelines[p] = pr

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tonk-labs/locations-worker/bench/internal/syncserver"
 )
 
 func median(xs []float64) (float64, bool) {
@@ -116,6 +118,14 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 			get: func(m measurement) []float64 { return walls(m.Churn) }, ratio: true},
 		{name: "document size after first import", unit: "KiB",
 			get: func(m measurement) []float64 { return one(float64(m.DocFirst) / 1024) }, ratio: true},
+		{name: fmt.Sprintf("document size after %d no-change days", o.days), unit: "KiB",
+			get: func(m measurement) []float64 {
+				return seriesOnly(m, func(m measurement) float64 { return float64(m.DocNoChange) / 1024 })
+			}, ratio: true},
+		{name: fmt.Sprintf("document size after %d more days with %.0f%% churn", o.days, o.churn*100), unit: "KiB",
+			get: func(m measurement) []float64 {
+				return seriesOnly(m, func(m measurement) float64 { return float64(m.DocChurn) / 1024 })
+			}, ratio: true},
 		{name: fmt.Sprintf("document growth over %d no-change days", o.days), unit: "bytes",
 			get: func(m measurement) []float64 {
 				return seriesOnly(m, func(m measurement) float64 { return float64(m.DocNoChange - m.DocFirst) })
@@ -128,7 +138,7 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 			target: "≤ 10% of first import", check: func(a, _, first float64) bool { return a <= 0.10*first }, ratio: true},
 	}
 	for _, sr := range all {
-		fmt.Fprintf(w, "\n### %d saved items (%d distinct places)\n\n", sr.Size, sr.Places)
+		fmt.Fprintf(w, "\n### %d saved items (%d distinct places), %s\n\n", sr.Size, sr.Places, serverName(sr.Server))
 		fmt.Fprintln(w, "| metric | ours | reference | ours / reference | target | met |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---|---|")
 		ours, ref := sr.Pipelines["ours"], sr.Pipelines["reference"]
@@ -176,6 +186,13 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 	}
 	fmt.Fprintf(w, "\nMedians over %d run(s) per size and pipeline (series of daily re-exports in %d of them), each on a fresh sync server; generated %s.\n",
 		o.runs, o.seriesRuns, time.Now().UTC().Format(time.RFC3339))
+}
+
+func serverName(s string) string {
+	if s == syncserver.V2 {
+		return "automerge-repo 2.x sync server"
+	}
+	return "@tonk/server 0.3.2"
 }
 
 func cell(s stat, unit string) string {

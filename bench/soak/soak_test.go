@@ -398,10 +398,7 @@ func compare(doc jsDoc, exp *expectation) []string {
 				lists = append(lists, name)
 			}
 		}
-		var wantLists []string
-		for name := range p.Lists {
-			wantLists = append(wantLists, name)
-		}
+		wantLists := listNames(p)
 		sort.Strings(lists)
 		sort.Strings(wantLists)
 		if strings.Join(lists, "|") != strings.Join(wantLists, "|") {
@@ -439,6 +436,21 @@ func compare(doc jsDoc, exp *expectation) []string {
 	}
 	sort.Strings(diffs)
 	return diffs
+}
+
+// listNames returns the names of the lists p is in, as its JSON form (the
+// object keyed by list name that the document holds) has them.
+func listNames(p *export.Place) []string {
+	var m map[string]json.RawMessage
+	b, err := json.Marshal(p.Lists)
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	return names
 }
 
 // treeDiffs checks keepsync's path tree: one entry per name on the way.

@@ -98,7 +98,9 @@ func (p *Proxy) serve(client net.Conn) {
 	done.Add(2)
 	pipe := func(dst, src net.Conn, n *atomic.Int64) {
 		defer done.Done()
-		_, _ = io.Copy(countingWriter{dst, n}, src)
+		// Counted as read, before forwarding: whoever receives the bytes
+		// sees them counted already.
+		_, _ = io.Copy(dst, countingReader{src, n})
 		// Half-close so the other side sees EOF, then let it finish.
 		if t, ok := dst.(*net.TCPConn); ok {
 			_ = t.CloseWrite()
@@ -113,13 +115,13 @@ func (p *Proxy) serve(client net.Conn) {
 	p.track(server, false)
 }
 
-type countingWriter struct {
-	w io.Writer
+type countingReader struct {
+	r io.Reader
 	n *atomic.Int64
 }
 
-func (c countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
 	c.n.Add(int64(n))
 	return n, err
 }

@@ -1,7 +1,8 @@
-// Package syncserver runs Tonk's real sync server (@tonk/server 0.3.2 from
-// test/harness/v1, through bench/reference/syncserver.mjs) as a child
-// process bound to 127.0.0.1, and can kill and restart it on the same data
-// and port.
+// Package syncserver runs a keepsync sync server as a child process bound to
+// 127.0.0.1, and can kill and restart it on the same data and port: Tonk's
+// real sync server (@tonk/server 0.3.2 from test/harness/v1, through
+// bench/reference/syncserver.mjs) by default, or the server of the same
+// shape on automerge-repo 2.x (test/harness/v2/server.mjs).
 package syncserver
 
 import (
@@ -10,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +32,41 @@ type Options struct {
 	Port int
 	// ReadyTimeout bounds the start-up (default 60 s).
 	ReadyTimeout time.Duration
+	// Server is which server runs: V1 (the default) or V2.
+	Server string
+}
+
+// The servers Options.Server names.
+const (
+	V1 = "v1" // @tonk/server 0.3.2 (automerge-repo 1.x), test/harness/v1
+	V2 = "v2" // automerge-repo 2.x, test/harness/v2
+)
+
+// command returns the server's command line, the word its ready line starts
+// with, and the port it will listen on (0: it says in its ready line).
+func (o Options) command() (*exec.Cmd, string, error) {
+	switch o.Server {
+	case "", V1:
+		script := filepath.Join(o.Root, "bench", "reference", "syncserver.mjs")
+		cmd := exec.Command("node", script, "--port", strconv.Itoa(o.Port), "--dir", o.Dir)
+		cmd.Dir = filepath.Join(o.Root, "bench", "reference")
+		return cmd, "ready", nil
+	case V2:
+		port := o.Port
+		if port == 0 { // server.mjs needs a port
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, "", err
+			}
+			port = ln.Addr().(*net.TCPAddr).Port
+			ln.Close()
+		}
+		cmd := exec.Command("node", "server.mjs")
+		cmd.Dir = filepath.Join(o.Root, "test", "harness", "v2")
+		cmd.Env = append(os.Environ(), "NODE_ENV=development", "PORT="+strconv.Itoa(port), "DATA_DIR="+o.Dir)
+		return cmd, "READY", nil
+	}
+	return nil, "", fmt.Errorf("unknown sync server %q (%s, %s)", o.Server, V1, V2)
 }
 
 // Server is a running sync server.
@@ -49,10 +86,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sync server: %w", err)
 	}
-	script := filepath.Join(opts.Root, "bench", "reference", "syncserver.mjs")
 	// Not tied to ctx: the caller decides when the server dies.
-	cmd := exec.Command("node", script, "--port", strconv.Itoa(opts.Port), "--dir", opts.Dir)
-	cmd.Dir = filepath.Join(opts.Root, "bench", "reference")
+	cmd, readyWord, err := opts.command()
+	if err != nil {
+		return nil, fmt.Errorf("sync server: %w", err)
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("sync server: %w", err)
@@ -66,7 +104,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "ready" {
+			if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == readyWord {
 				if p, err := strconv.Atoi(f[1]); err == nil {
 					ready <- p
 				}
