@@ -119,8 +119,10 @@ func TestHealthcheck(t *testing.T) {
 				if !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, want) {
 					t.Errorf("stderr %q, want it to contain %q", errOut, want)
 				}
-				if strings.Count(errOut, "\n") != 1 {
-					t.Errorf("stderr is not one line: %q", errOut)
+				// One line of error, then at most one line of hint.
+				lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+				if len(lines) > 2 || (len(lines) == 2 && !strings.HasPrefix(lines[1], "Hint: ")) {
+					t.Errorf("stderr is not one error line and a hint: %q", errOut)
 				}
 			} else if errOut != "" {
 				t.Errorf("stderr %q, want nothing", errOut)

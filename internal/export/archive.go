@@ -358,6 +358,11 @@ func (col *collector) readStarred(c candidate, r io.Reader) {
 		return
 	}
 	sf, err := ParseStarredGeoJSON(br)
+	if err == nil {
+		// Read to the end: a zip entry's checksum is checked only there,
+		// and places parsed from a damaged entry may be garbage.
+		_, err = io.Copy(io.Discard, br)
+	}
 	if err != nil {
 		col.unreadable(c.display, fmt.Sprintf("starred places: %v", err))
 		return
@@ -374,15 +379,13 @@ func (col *collector) readStarred(c candidate, r io.Reader) {
 
 func (col *collector) readList(c candidate, r io.Reader) {
 	name := c.listName()
-	// Rows come only after a saved-list header: the first one makes the list.
-	started := false
+	// Rows are held until the file has been read to its end: a zip entry's
+	// checksum is only checked there, and rows read before a damaged byte or
+	// a truncation may be garbage (a cut URL is another place). A file that
+	// fails to read contributes no rows at all.
+	var rows []ListRow
 	sl, err := parseSavedList(r, name, col.lim.MaxFieldBytes, func(row ListRow) {
-		if !started {
-			started = true
-			col.b.found++
-			col.b.addList(name, "")
-		}
-		col.b.addRow(name, row)
+		rows = append(rows, row)
 	})
 	if sl == nil {
 		if !c.hinted() && err != nil && !isReadError(err) {
@@ -392,17 +395,19 @@ func (col *collector) readList(c candidate, r io.Reader) {
 		col.unreadable(c.display, fmt.Sprintf("saved list: %v", err))
 		return
 	}
-	if !started {
-		col.b.found++
+	if err != nil {
+		col.unreadable(c.display, fmt.Sprintf("saved list %q could not be read to its end, so none of its %d rows read were used: %v", name, len(rows), err))
+		return
 	}
+	col.b.found++
 	col.b.addList(name, sl.Description)
+	for _, row := range rows {
+		col.b.addRow(name, row)
+	}
 	for _, w := range sl.Warnings {
 		col.b.problem(c.display, w, false)
 	}
 	col.b.itemErrors(c.display, sl.RowErrors)
-	if err != nil { // the rows before the error are kept, but the list is partial
-		col.unreadable(c.display, fmt.Sprintf("saved list %q read only in part: %v", name, err))
-	}
 }
 
 // isReadError tells an I/O failure (corrupt zip entry, cap, cancellation)

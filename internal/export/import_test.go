@@ -327,3 +327,53 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Error("writing into a missing folder must fail")
 	}
 }
+
+// A zip entry damaged inside (its checksum fails only at its end) must add
+// none of its rows: a row read before the checksum fails may be garbage, and
+// a garbled URL would be a place that does not exist.
+func TestImportDamagedEntryAddsNothing(t *testing.T) {
+	damaged := "Title,URL\n" + strings.Repeat("Real,https://maps.google.com/?cid=77\n", 3) + "Also real,https://maps.google.com/?cid=123456789\n"
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	starred := `{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[0,0]},"properties":{"google_maps_url":"https://maps.google.com/?cid=555555","location":{"name":"Starred"}}}]}` + "\n"
+	for _, e := range []struct{ name, body string }{{"Takeout/Saved/Good.csv", goodList}, {"Takeout/Saved/Damaged.csv", damaged},
+		{"Takeout/Maps (your places)/Saved Places.json", starred}} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(e.body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	i := bytes.Index(data, []byte("cid=123456789"))
+	if i < 0 {
+		t.Fatal("stored entry not found in the zip")
+	}
+	data[i+len("cid=1234")] = '0' // cid=123406789: a place the user never saved
+	j := bytes.Index(data, []byte("cid=555555"))
+	data[j+len("cid=5")] = '6' // cid=565555
+	s, err := Import(context.Background(), []string{writeFile(t, "in.zip", data)}, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Complete {
+		t.Error("snapshot says complete despite a damaged entry")
+	}
+	for _, p := range s.Places {
+		if p.Key != "cid:2083546915695089222" {
+			t.Errorf("place %s came from the damaged entry", p.Key)
+		}
+	}
+	for _, file := range []string{"Damaged.csv", "Saved Places.json"} {
+		found := false
+		for _, pr := range s.Problems {
+			found = found || (pr.Fatal && strings.Contains(pr.File, file) && strings.Contains(pr.Message, "checksum"))
+		}
+		if !found {
+			t.Errorf("no fatal problem naming %s and its checksum: %+v", file, s.Problems)
+		}
+	}
+}
