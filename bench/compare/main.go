@@ -142,21 +142,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		sr := sizeResult{Size: size, Places: arch.places, Server: o.server, Pipelines: map[string]*pipelineResult{}}
 		for _, p := range o.pipelines {
-			pr := &pipelineResult{}
-			sr.Pipelines[p] = pr
-			for r := 0; r < o.runs; r++ {
+			sr.Pipelines[p] = &pipelineResult{}
+		}
+		// Runs alternate between the pipelines, so that a busy spell of a
+		// shared machine does not fall on one pipeline only.
+		stopped := map[string]bool{}
+		for r := 0; r < o.runs; r++ {
+			for _, p := range o.pipelines {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				if stopped[p] {
+					continue
+				}
+				pr := sr.Pipelines[p]
 				b := bench{root: root, js: js, opts: o, pipeline: p, arch: arch,
 					dir: filepath.Join(work, fmt.Sprintf("%s-%d-run%d", p, size, r)), log: log}
 				m, err := b.run(ctx, r < o.seriesRuns)
 				if err != nil {
 					log.Error("run failed", "pipeline", p, "size", size, "run", r, "err", err)
 					pr.Errors = append(pr.Errors, err.Error())
-					if strings.Contains(err.Error(), "sync server died") {
-						break // it would die the same way again: spare the machine
-					}
+					// It would die the same way again: spare the machine.
+					stopped[p] = strings.Contains(err.Error(), "sync server died")
 					continue
 				}
 				log.Info("run", "pipeline", p, "size", size, "run", r, "wall", m.First.Wall, "peakRSSKiB", m.First.PeakRSSKiB,
@@ -165,14 +172,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		all = append(all, sr)
-	}
-	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(all, "", "  ")
-		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
-			return err
+		// Each size's table as soon as it is done: a long run stopped
+		// half-way keeps what it measured.
+		writeTables(stdout, o, []sizeResult{sr})
+		if o.jsonOut != "" {
+			b, _ := json.MarshalIndent(all, "", "  ")
+			if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+				return err
+			}
 		}
 	}
-	writeReport(stdout, o, all)
+	writeFooter(stdout, o)
 	return nil
 }
 

@@ -86,7 +86,8 @@ type row struct {
 	ratio bool
 }
 
-func writeReport(w io.Writer, o options, all []sizeResult) {
+// writeTables writes one markdown table per size.
+func writeTables(w io.Writer, o options, all []sizeResult) {
 	rows := []row{
 		{name: "first import: wall time to server has the data", unit: "s",
 			get:    func(m measurement) []float64 { return one(m.First.Wall.Seconds()) },
@@ -184,6 +185,10 @@ func writeReport(w io.Writer, o options, all []sizeResult) {
 			}
 		}
 	}
+}
+
+// writeFooter says what the tables are medians of.
+func writeFooter(w io.Writer, o options) {
 	fmt.Fprintf(w, "\nMedians over %d run(s) per size and pipeline (series of daily re-exports in %d of them), each on a fresh sync server; generated %s.\n",
 		o.runs, o.seriesRuns, time.Now().UTC().Format(time.RFC3339))
 }
