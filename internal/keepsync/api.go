@@ -2,199 +2,11 @@ package keepsync
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/automerge/automerge-go"
 )
-
-// The root directory.
-//
-// The root's id comes from the server's root.json and is remembered in the
-// local store. When it was never discovered (first run ever, server down),
-// the client works under a provisional root of its own. When the server is
-// reachable again, the provisional tree is grafted into the server's root:
-// names absent there are added as RefNodes pointing to our documents;
-// directories present on both sides are grafted recursively; for a document
-// present on both sides, our top-level values are written into theirs
-// (their other keys stay). automerge's Merge is not used for that case: two
-// documents created independently set the same keys concurrently, and Merge
-// would let one side win each key at random while hiding the other.
-// The same happens if root.json ever names a different root (a reset
-// server): the old tree is grafted into the new root.
-
-// rootState returns the root directory document.
-func (c *Client) rootState(ctx context.Context) (*docState, error) {
-	c.mu.Lock()
-	m := c.meta
-	c.mu.Unlock()
-	if m.ProvisionalRootID != "" {
-		return c.openDoc(ctx, m.ProvisionalRootID)
-	}
-	if m.RootID != "" {
-		return c.openDoc(ctx, m.RootID)
-	}
-	id, err := c.discoverRoot(ctx)
-	if err == nil {
-		if err := c.adoptRoot(ctx, id); err != nil {
-			return nil, err
-		}
-		return c.openDoc(ctx, id)
-	}
-	if !errors.Is(err, ErrUnavailable) {
-		return nil, err // a bad root.json
-	}
-	// Offline since the very first run: a provisional root of our own.
-	c.treeMu.Lock()
-	defer c.treeMu.Unlock()
-	c.mu.Lock()
-	m = c.meta
-	c.mu.Unlock()
-	if m.ProvisionalRootID == "" && m.RootID == "" {
-		doc, err := newDirDoc("")
-		if err != nil {
-			return nil, err
-		}
-		d, err := c.newDoc(doc)
-		if err != nil {
-			return nil, err
-		}
-		m.ProvisionalRootID = d.id
-		if err := c.setMeta(m); err != nil {
-			return nil, err
-		}
-		c.log.Warn("keepsync: server unreachable and root unknown; working under a provisional root", "err", err)
-		return d, nil
-	}
-	if m.ProvisionalRootID != "" {
-		return c.openDoc(ctx, m.ProvisionalRootID)
-	}
-	return c.openDoc(ctx, m.RootID)
-}
-
-func (c *Client) setMeta(m meta) error {
-	if err := c.store.saveMeta(m); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.meta = m
-	c.mu.Unlock()
-	return nil
-}
-
-// adoptRoot makes id the root, grafting a provisional or former root into it.
-func (c *Client) adoptRoot(ctx context.Context, id DocumentID) error {
-	c.mu.Lock()
-	pending := c.meta.ProvisionalRootID != "" || (c.meta.RootID != "" && c.meta.RootID != id)
-	c.mu.Unlock()
-	if pending {
-		// Fetch the server's root before taking the tree lock: the wait
-		// may be long, and path creation waits on that lock.
-		if _, err := c.openDoc(ctx, id); err != nil {
-			return err
-		}
-	}
-	c.treeMu.Lock()
-	defer c.treeMu.Unlock()
-	c.mu.Lock()
-	m := c.meta
-	c.mu.Unlock()
-	var olds []DocumentID
-	if m.ProvisionalRootID != "" {
-		olds = append(olds, m.ProvisionalRootID)
-	}
-	if m.RootID != "" && m.RootID != id {
-		c.log.Warn("keepsync: the server names a different root; grafting the old tree into it", "old", m.RootID, "new", id)
-		olds = append(olds, m.RootID)
-	}
-	if len(olds) == 0 {
-		if m.RootID == id {
-			return nil
-		}
-		m.RootID = id
-		return c.setMeta(m)
-	}
-	dst, err := c.openDoc(ctx, id)
-	if err != nil {
-		return err
-	}
-	for _, old := range olds {
-		src, err := c.openDoc(ctx, old)
-		if err != nil {
-			return err
-		}
-		if err := c.graft(ctx, dst, src); err != nil {
-			return err
-		}
-	}
-	c.log.Info("keepsync: attached the local tree to the server root", "root", id)
-	return c.setMeta(meta{RootID: id})
-}
-
-func (c *Client) graft(ctx context.Context, dst, src *docState) error {
-	src.mu.Lock()
-	ents, err := dirEntries(src.doc)
-	src.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	for _, e := range ents {
-		dst.mu.Lock()
-		m, ok, err := findChild(dst.doc, e.Name)
-		dst.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		switch {
-		case !ok:
-			if _, err := c.change(dst, "keepsync: graft "+e.Name, func(doc *automerge.Doc) error { return putChild(doc, e) }); err != nil {
-				return err
-			}
-		case m.Pointer == e.Pointer:
-		case m.Type == TypeDir && e.Type == TypeDir:
-			theirs, err := c.openDoc(ctx, m.Pointer)
-			if err != nil {
-				return err
-			}
-			ours, err := c.openDoc(ctx, e.Pointer)
-			if err != nil {
-				return err
-			}
-			if err := c.graft(ctx, theirs, ours); err != nil {
-				return err
-			}
-		case m.Type == TypeDoc && e.Type == TypeDoc:
-			theirs, err := c.openDoc(ctx, m.Pointer)
-			if err != nil {
-				return err
-			}
-			ours, err := c.openDoc(ctx, e.Pointer)
-			if err != nil {
-				return err
-			}
-			ours.mu.Lock()
-			val, _ := ToGo(ours.doc.Root()).(map[string]any)
-			ours.mu.Unlock()
-			if _, err := c.change(theirs, "keepsync: merge offline copy", func(doc *automerge.Doc) error {
-				for k, v := range val {
-					if _, err := SetValue(doc.RootMap(), k, v); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		default:
-			e.Name += " (offline copy)"
-			if _, err := c.change(dst, "keepsync: graft "+e.Name, func(doc *automerge.Doc) error { return putChild(doc, e) }); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
 
 // resolve walks the tree to path. With create, missing directories and the
 // final entry (of type want) are created.
@@ -278,23 +90,6 @@ func (c *Client) resolve(ctx context.Context, path string, want string, create b
 		dir = child
 	}
 	return dir, nil
-}
-
-// rootLocked is rootState for callers holding treeMu.
-func (c *Client) rootLocked(ctx context.Context) (*docState, error) {
-	c.mu.Lock()
-	m := c.meta
-	c.mu.Unlock()
-	if m.ProvisionalRootID != "" {
-		return c.openDoc(ctx, m.ProvisionalRootID)
-	}
-	if m.RootID != "" {
-		return c.openDoc(ctx, m.RootID)
-	}
-	c.treeMu.Unlock()
-	d, err := c.rootState(ctx)
-	c.treeMu.Lock()
-	return d, err
 }
 
 // Update applies fn to the document at path, creating the document and its
@@ -446,10 +241,15 @@ func (c *Client) DocumentID(ctx context.Context, path string) (DocumentID, error
 }
 
 // WaitSynced returns when the server holds our heads of the document at
-// path (and of every directory on the way), or when ctx ends.
+// path (and of every directory on the way, from the server's root), or when
+// ctx ends. After working under a provisional root it also waits for the
+// local tree to be attached to the server's root.
 func (c *Client) WaitSynced(ctx context.Context, path string) error {
 	segs, err := splitPath(path)
 	if err != nil {
+		return err
+	}
+	if err := c.waitRooted(ctx); err != nil {
 		return err
 	}
 	// The directories first, so that a JS app can find the document once

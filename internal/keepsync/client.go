@@ -114,6 +114,8 @@ type Client struct {
 	discovered DocumentID
 	meta       meta
 	changed    chan struct{}
+	graftErr   error             // why the last graft into the server root failed
+	merged     map[string]string // offline copies merged into server documents, by state
 
 	wmu    sync.Mutex // serialises WebSocket writes
 	treeMu sync.Mutex // serialises changes to the directory tree
@@ -128,6 +130,9 @@ type Status struct {
 	PendingDocs int    `json:"pendingDocs"` // documents whose latest changes the server is not known to hold
 	LastError   string `json:"lastError,omitempty"`
 	SentFrames  int64  `json:"sentFrames"` // frames written since Open
+	// RootError says why the local tree, made while the server's root was
+	// unknown, is not attached to the server's root yet.
+	RootError string `json:"rootError,omitempty"`
 }
 
 // Open loads the local store and starts connecting in the background. It
@@ -213,6 +218,9 @@ func (c *Client) Status() Status {
 	st := Status{Connected: c.connected, ServerURL: c.opts.WSURL}
 	if c.lastErr != nil {
 		st.LastError = c.lastErr.Error()
+	}
+	if c.graftErr != nil && c.rootPendingLocked() {
+		st.RootError = c.graftErr.Error()
 	}
 	docs := make([]*docState, 0, len(c.docs))
 	for _, d := range c.docs {

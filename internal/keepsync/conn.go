@@ -354,10 +354,5 @@ func (c *Client) afterConnect(ctx context.Context, gen uint64, rootID DocumentID
 		c.startSyncLocked(d, gen)
 		d.mu.Unlock()
 	}
-	// Bounded: grafting holds the tree lock, which path creation waits on.
-	actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := c.adoptRoot(actx, rootID); err != nil && ctx.Err() == nil {
-		c.log.Warn("keepsync: cannot attach the offline tree to the server root yet", "err", err)
-	}
+	c.attachRoot(ctx, gen, rootID)
 }

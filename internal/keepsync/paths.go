@@ -82,10 +82,30 @@ func newDirDoc(name string) (*automerge.Doc, error) {
 	return doc, nil
 }
 
-// isDir reports whether doc is a directory document.
+// isDir reports whether doc is a directory document: type "dir", or no
+// type and nothing but a directory's fields, which reads as an empty
+// directory. The second case is a directory whose content never reached
+// the server's storage: automerge-repo 1.x stores a new document's first,
+// empty change at once and its content a little later, so a sync server
+// stopped in between keeps an empty root for good (JS lookups read its
+// missing children as none).
 func isDir(doc *automerge.Doc) bool {
-	t, _ := GetString(doc.RootMap(), "type")
-	return t == TypeDir
+	root := doc.RootMap()
+	if t, ok := GetString(root, "type"); ok {
+		return t == TypeDir
+	}
+	keys, err := root.Keys()
+	if err != nil {
+		return false
+	}
+	for _, k := range keys {
+		switch k {
+		case "children", "timestamps", "name":
+		default:
+			return false // "type" of another kind, or content
+		}
+	}
+	return true
 }
 
 // dirEntries reads the children of a directory document. Malformed children
@@ -165,6 +185,14 @@ func findChild(doc *automerge.Doc, name string) (Entry, bool, error) {
 // caller commits.
 func putChild(doc *automerge.Doc, e Entry) error {
 	root := doc.RootMap()
+	if tv, err := root.Get("type"); err != nil {
+		return err
+	} else if tv.IsVoid() {
+		// An empty directory (see isDir) becomes a proper one.
+		if err := root.Set("type", automerge.NewText(TypeDir)); err != nil {
+			return err
+		}
+	}
 	cv, err := root.Get("children")
 	if err != nil {
 		return err

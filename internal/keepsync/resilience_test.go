@@ -216,53 +216,6 @@ func TestClientRestartWhileServerDown(t *testing.T) {
 	assertSame(t, "JS read of changes made offline", jsGot, map[string]any{"v": 2, "offline": true})
 }
 
-func TestFirstRunOfflineGraftsIntoServerRoot(t *testing.T) {
-	srv := synctest.StartV2Server(t)
-	js := srv.JSClient(t)
-	if err := js.WritePath("/shared/theirs", map[string]any{"by": "js"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := js.WritePath("/both", map[string]any{"a": "js", "b": "js"}); err != nil {
-		t.Fatal(err)
-	}
-	srv.Stop()
-
-	dataDir := t.TempDir()
-	ctx := ctxT(t, 90*time.Second)
-	c := openClient(t, srv.URL, dataDir)
-	if err := c.WriteDoc(ctx, "/shared/ours", map[string]any{"by": "go"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WriteDoc(ctx, "/both", map[string]any{"b": "go", "c": "go"}); err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
-
-	srv.Restart()
-	c = openClient(t, srv.URL, dataDir)
-	// Once grafted, the server's tree is the one the client sees.
-	eventually(t, ctx, func() error {
-		if _, err := c.ReadDoc(ctx, "/shared/theirs"); err != nil {
-			return err
-		}
-		return nil
-	})
-	if err := c.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for p, want := range map[string]any{
-		"/shared/theirs": map[string]any{"by": "js"},
-		"/shared/ours":   map[string]any{"by": "go"},
-		"/both":          map[string]any{"a": "js", "b": "go", "c": "go"},
-	} {
-		got, err := js.ReadPath(p)
-		if err != nil {
-			t.Fatalf("JS read %s: %v", p, err)
-		}
-		assertSame(t, "JS read of "+p, got, want)
-	}
-}
-
 func TestNoOpUpdateSendsNothing(t *testing.T) {
 	srv := synctest.StartTonkServer(t)
 	c := openClient(t, srv.URL, t.TempDir())

@@ -228,6 +228,39 @@ func (s *Server) kill() {
 	<-exit
 }
 
+// SeedRoot makes the document saved in data (automerge's save format)
+// under id the root of a stopped server: it is stored the way
+// automerge-repo's Node storage keeps documents and named in root.json, so
+// Restart serves it. It stands for a server whose root is in a given state,
+// such as the empty root @tonk/server keeps when it is stopped right after
+// creating its root, before the root's content reached its storage.
+func (s *Server) SeedRoot(t testing.TB, id string, data []byte) {
+	t.Helper()
+	s.mu.Lock()
+	running := s.cmd != nil
+	s.mu.Unlock()
+	if running {
+		t.Fatal("synctest: SeedRoot needs a stopped server")
+	}
+	if len(id) < 3 {
+		t.Fatalf("synctest: SeedRoot: bad document id %q", id)
+	}
+	dir := filepath.Join(s.DataDir, "stores", id[:2], id[2:], "snapshot")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "seeded"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(map[string]any{"rootId": id, "timestamp": time.Now().UnixMilli()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.DataDir, "root.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // RootID returns the root document id from the server's root.json.
 func (s *Server) RootID(t testing.TB) string {
 	t.Helper()
