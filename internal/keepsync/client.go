@@ -106,6 +106,7 @@ type Client struct {
 	mu         sync.Mutex // guards the fields below
 	docs       map[DocumentID]*docState
 	ws         *websocket.Conn
+	rd         *readDeadline
 	gen        uint64
 	server     string
 	connected  bool

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -128,7 +129,8 @@ func (c *Client) connectOnce(ctx context.Context) error {
 	}
 
 	// The server pings every 5 s; every message or ping pushes the deadline.
-	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(c.opts.ReadTimeout)) }
+	rd := &readDeadline{ws: ws, timeout: c.opts.ReadTimeout}
+	extend := rd.alive
 	extend()
 	ws.SetPingHandler(func(data string) error {
 		extend()
@@ -139,7 +141,7 @@ func (c *Client) connectOnce(ctx context.Context) error {
 		return err
 	})
 
-	gen := c.setConnected(ws, peer.SenderID, rootID)
+	gen := c.setConnected(ws, rd, peer.SenderID, rootID)
 	c.log.Info("keepsync: connected", "url", c.opts.WSURL, "server", peer.SenderID)
 	go c.afterConnect(ctx, gen, rootID)
 
@@ -300,7 +302,7 @@ func (c *Client) send(gen uint64, f Frame) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.Lock()
-	ws, cur := c.ws, c.gen
+	ws, rd, cur := c.ws, c.rd, c.gen
 	c.mu.Unlock()
 	if ws == nil || cur != gen {
 		return
@@ -311,14 +313,62 @@ func (c *Client) send(gen uint64, f Frame) {
 		ws.Close() // ends the read loop, which reconnects
 		return
 	}
+	rd.sent(len(b))
 	c.sentFrames.Add(1)
 }
 
-func (c *Client) setConnected(ws *websocket.Conn, server string, rootID DocumentID) uint64 {
+// Applying a large sync message can keep the server busy for long: the JS
+// server (automerge-repo 1.x on Automerge 2.2) applies the changes of 11 MB
+// of sync message, 20,000 places in four changes, in about 30 s, without a
+// word and without pinging (its event loop is busy). Dropping the
+// connection then only makes it start over with the same message, forever.
+const (
+	applyTimePerMB = 10 * time.Second // silence allowed per MB sent
+	maxApplyGrace  = 10 * time.Minute
+)
+
+// readDeadline is a connection's read deadline: ReadTimeout after the last
+// sign of life from the server, and never before the time the server may
+// need to apply what we last sent.
+type readDeadline struct {
+	ws      interface{ SetReadDeadline(time.Time) error }
+	timeout time.Duration
+
+	mu    sync.Mutex
+	quiet time.Time
+}
+
+// alive pushes the deadline after a message or ping from the server.
+func (r *readDeadline) alive() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := time.Now().Add(r.timeout)
+	if t.Before(r.quiet) {
+		t = r.quiet
+	}
+	_ = r.ws.SetReadDeadline(t)
+}
+
+// sent allows the server time to apply n bytes we just sent.
+func (r *readDeadline) sent(n int) {
+	if r == nil {
+		return
+	}
+	grace := min(time.Duration(float64(applyTimePerMB)*float64(n)/(1<<20)), maxApplyGrace)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if q := time.Now().Add(r.timeout + grace); q.After(r.quiet) {
+		r.quiet = q
+		_ = r.ws.SetReadDeadline(q)
+	}
+}
+
+func (c *Client) setConnected(ws *websocket.Conn, rd *readDeadline, server string, rootID DocumentID) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	c.ws = ws
+	c.rd = rd
 	c.server = server
 	c.connected = true
 	c.lastErr = nil
@@ -331,6 +381,7 @@ func (c *Client) setDisconnected(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ws = nil
+	c.rd = nil
 	c.connected = false
 	if err != nil && !errors.Is(err, ErrClosed) {
 		c.lastErr = err
