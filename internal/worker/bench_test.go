@@ -86,7 +86,7 @@ func importZip(tb testing.TB, m *archivegen.Model) *export.Snapshot {
 // document in memory.
 //
 //	go test -run='^$' -bench=Import20000 -benchtime=1x ./internal/worker/
-//	BENCH_HARNESS=v1 go test ... # against @tonk/server 0.3.2
+//	BENCH_HARNESS=v2 go test ... # against the automerge-repo 2.x server
 func BenchmarkImport20000Places(b *testing.B) {
 	base := archivegen.Generate(archivegen.Options{Seed: 7, Items: 20000, Lists: 20})
 	churned := base.NextDay(8, archivegen.Churn{Added: 50, Removed: 50, Renamed: 50, NotesEdited: 50})
@@ -149,14 +149,13 @@ func BenchmarkImport20000Places(b *testing.B) {
 	}
 }
 
-// harness is the sync server the benchmark runs against: automerge-repo
-// 2.x by default; BENCH_HARNESS=v1 for Tonk's @tonk/server 0.3.2, which
-// dies on the first sync of 20,000 places (see docs/benchmarks.md).
+// harness is the sync server the benchmark runs against: Tonk's
+// @tonk/server 0.3.2 by default; BENCH_HARNESS=v2 for automerge-repo 2.x.
 func harness(b *testing.B) synctest.Harness {
-	if os.Getenv("BENCH_HARNESS") == "v1" {
-		return synctest.V1
+	if os.Getenv("BENCH_HARNESS") == "v2" {
+		return synctest.V2
 	}
-	return synctest.V2
+	return synctest.V1
 }
 
 // BenchmarkApply20000 is the writer alone: 20,000 places into an empty

@@ -39,6 +39,10 @@ type WriteOptions struct {
 	StartedAt, FinishedAt time.Time
 	// WorkerName and WorkerVersion go to metadata.worker.
 	WorkerName, WorkerVersion string
+	// MaxNewPerChange bounds the places one Automerge change adds
+	// (default DefaultMaxNewPerChange): a first import of many places is
+	// written as several changes.
+	MaxNewPerChange int
 }
 
 // Changes says what a write did to the document.
@@ -68,6 +72,27 @@ func Write(ctx context.Context, store Updater, path string, snap *export.Snapsho
 	if snap == nil {
 		return Changes{}, fmt.Errorf("write %s: no snapshot", path)
 	}
+	if opts.MaxNewPerChange <= 0 {
+		opts.MaxNewPerChange = DefaultMaxNewPerChange
+	}
+	added := 0
+	if opts.Layout != LayoutLegacy && len(snap.Places) > opts.MaxNewPerChange {
+		for {
+			n := 0
+			_, err := store.Update(ctx, path, func(doc *automerge.Doc) error {
+				var err error
+				n, err = addMissing(doc, snap, opts)
+				return err
+			})
+			if err != nil {
+				return Changes{}, fmt.Errorf("write %s: %w", path, err)
+			}
+			added += n
+			if n == 0 {
+				break
+			}
+		}
+	}
 	var ch Changes
 	changed, err := store.Update(ctx, path, func(doc *automerge.Doc) error {
 		var err error
@@ -77,8 +102,58 @@ func Write(ctx context.Context, store Updater, path string, snap *export.Snapsho
 	if err != nil {
 		return Changes{}, fmt.Errorf("write %s: %w", path, err)
 	}
-	ch.Changed = changed
+	// The places added ahead are unchanged to the last pass.
+	ch.Added += added
+	ch.Unchanged -= added
+	ch.Changed = changed || added > 0
 	return ch, nil
+}
+
+// DefaultMaxNewPerChange is the default of WriteOptions.MaxNewPerChange.
+// Tonk's sync server 0.3.2 (Automerge 2.2 in WebAssembly) dies with
+// "RuntimeError: unreachable" applying a single change that adds 25,000
+// places; in changes of 5,000 it takes them all.
+const DefaultMaxNewPerChange = 5000
+
+// addMissing adds, in the snapshot's order, opts.MaxNewPerChange of the
+// places doc lacks, exactly as Apply would add them, and reports how many it
+// added. When that many or fewer are missing it adds none: Apply adds those
+// with the rest of the run's changes.
+func addMissing(doc *automerge.Doc, snap *export.Snapshot, opts WriteOptions) (int, error) {
+	places, _, err := ensureMap(doc.RootMap(), "places")
+	if err != nil {
+		return 0, err
+	}
+	keys, err := places.Keys()
+	if err != nil {
+		return 0, fmt.Errorf("read places: %w", err)
+	}
+	have := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		have[k] = true
+	}
+	var missing []*export.Place
+	for i := range snap.Places {
+		p := &snap.Places[i]
+		if p.Key != "" && !have[p.Key] {
+			have[p.Key] = true
+			missing = append(missing, p)
+		}
+	}
+	limit := opts.MaxNewPerChange
+	if len(missing) <= limit {
+		return 0, nil
+	}
+	// Apply clears no field of a new place, so the places written here are
+	// the ones it would write; only starred:false depends on completeness.
+	w := &keyedWriter{root: doc.RootMap(), snap: snap, opts: opts}
+	w.ch.Complete = snap.Complete
+	for _, p := range missing[:limit] {
+		if err := w.place(places, nil, p); err != nil {
+			return 0, fmt.Errorf("place %s: %w", p.Key, err)
+		}
+	}
+	return limit, nil
 }
 
 // WriteFailure records in the document's metadata.lastExport that a run

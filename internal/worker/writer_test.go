@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -508,4 +510,90 @@ func FuzzSetText(f *testing.F) {
 			t.Fatalf("text = %q, want %q", got, b)
 		}
 	})
+}
+
+// memStore is an Updater over one in-memory document that keeps every
+// change it commits.
+type memStore struct {
+	doc     *automerge.Doc
+	commits int
+	places  []int // places in the document after each change
+}
+
+func (m *memStore) Update(_ context.Context, _ string, fn func(*automerge.Doc) error) (bool, error) {
+	before := m.doc.Heads()
+	if err := fn(m.doc); err != nil {
+		return false, err
+	}
+	_, err := m.doc.Commit("test")
+	if reflect.DeepEqual(before, m.doc.Heads()) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	m.commits++
+	n := 0
+	if v, err := m.doc.RootMap().Get("places"); err == nil && v.Kind() == automerge.KindMap {
+		n = v.Map().Len()
+	}
+	m.places = append(m.places, n)
+	return true, nil
+}
+
+func manyPlaces(n int) *export.Snapshot {
+	s := &export.Snapshot{Complete: true, Source: "archive", Lists: []export.List{{Name: "All", Count: n}}}
+	for i := range n {
+		s.Places = append(s.Places, export.Place{Key: fmt.Sprintf("cid:%d", 1000+i), Title: fmt.Sprintf("Place %d", i),
+			CID: fmt.Sprint(1000 + i), Lists: export.Entries{{List: "All", Note: "n"}}, Starred: i%2 == 0})
+	}
+	s.Counts.Places = n
+	return s
+}
+
+// A first import of many places goes out as several changes of a bounded
+// size (Tonk's 0.3.2 server dies on one huge change), and ends exactly as
+// one Apply would leave it.
+func TestWriteAddsManyPlacesInBoundedChanges(t *testing.T) {
+	snap := manyPlaces(23)
+	o := opts(1)
+	o.MaxNewPerChange = 5
+
+	st := &memStore{doc: automerge.New()}
+	ch, err := Write(context.Background(), st, "/p", snap, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Added != 23 || ch.Unchanged != 0 || !ch.Changed || ch.Active != 23 {
+		t.Errorf("changes = %+v, want 23 added, none unchanged", ch)
+	}
+	// 5+5+5+5 ahead, then the last 3 with lists and metadata.
+	if st.commits != 5 {
+		t.Errorf("%d changes, want 5", st.commits)
+	}
+	prev := 0
+	for i, n := range st.places {
+		if n-prev > o.MaxNewPerChange {
+			t.Errorf("change %d added %d places, want at most %d", i, n-prev, o.MaxNewPerChange)
+		}
+		prev = n
+	}
+
+	one := automerge.New()
+	apply(t, one, snap, o)
+	if got, want := docJSON(t, st.doc), docJSON(t, one); !reflect.DeepEqual(got, want) {
+		t.Errorf("batched write differs from one Apply:\n got %v\nwant %v", got, want)
+	}
+
+	// The next run over the same places changes nothing.
+	heads := st.doc.Heads()
+	o2 := opts(2)
+	o2.MaxNewPerChange = 5
+	ch, err = Write(context.Background(), st, "/p", snap, o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Changed || ch.Unchanged != 23 || ch.Added != 0 || !reflect.DeepEqual(heads, st.doc.Heads()) {
+		t.Errorf("re-run changes = %+v, heads moved: %v", ch, !reflect.DeepEqual(heads, st.doc.Heads()))
+	}
 }
