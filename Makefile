@@ -30,9 +30,19 @@ fuzz:
 bench: deps
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
 
+# lint: gofmt, go vet and staticcheck (run from the Go module proxy at a
+# pinned version).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# demo starts Tonk's sync server on a free loopback port, imports the sample
+# archive, prints the document as the worker and a JavaScript client see it,
+# and stops the server.
+demo: deps build
+	./scripts/demo.sh
 
 clean:
 	rm -rf $(BIN_DIR)

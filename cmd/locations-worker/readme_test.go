@@ -532,3 +532,27 @@ func TestReadmeEndpointsAreServed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// make demo: the script starts Tonk's sync server, imports the sample
+// through it, and a JavaScript client finds the places.
+func TestMakeDemo(t *testing.T) {
+	root := synctest.RepoRoot(t)
+	bin := buildWorker(t, t.TempDir())
+	cmd := exec.Command(filepath.Join(root, "scripts", "demo.sh"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "BIN="+bin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("scripts/demo.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"keepsync /google-maps/places: 9 added, 0 updated, 0 removed, 0 unchanged",
+		"synced with the sync server at http://127.0.0.1:",
+		"Wrigley Field             1060 W Addison St",
+		"9 places: Art Institute of Chicago, Café Sperl,",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("make demo printed no %q:\n%s", want, out)
+		}
+	}
+}

@@ -161,23 +161,21 @@ func (c *Client) connectOnce(ctx context.Context) error {
 }
 
 func (c *Client) readFrame(ws *websocket.Conn) (Frame, error) {
-	for {
-		mt, data, err := ws.ReadMessage()
-		if err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				return Frame{}, fmt.Errorf("%w: server closed the connection: %v", ErrUnavailable, ce)
-			}
-			if errors.Is(err, websocket.ErrReadLimit) {
-				return Frame{}, protoErr("frame larger than the read limit (%d bytes)", c.opts.ReadLimit)
-			}
-			return Frame{}, fmt.Errorf("%w: read: %v", ErrUnavailable, err)
+	mt, data, err := ws.ReadMessage()
+	if err != nil {
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return Frame{}, fmt.Errorf("%w: server closed the connection: %v", ErrUnavailable, ce)
 		}
-		if mt != websocket.BinaryMessage {
-			return Frame{}, protoErr("unexpected non-binary WebSocket message")
+		if errors.Is(err, websocket.ErrReadLimit) {
+			return Frame{}, protoErr("frame larger than the read limit (%d bytes)", c.opts.ReadLimit)
 		}
-		return c.codec.decode(data)
+		return Frame{}, fmt.Errorf("%w: read: %v", ErrUnavailable, err)
 	}
+	if mt != websocket.BinaryMessage {
+		return Frame{}, protoErr("unexpected non-binary WebSocket message")
+	}
+	return c.codec.decode(data)
 }
 
 // handleFrame processes one frame from the server. An error return ends the

@@ -231,13 +231,6 @@ func (s *store) writeSnapshot(id DocumentID, data []byte, upto int) error {
 	return nil
 }
 
-func (s *store) remove(id DocumentID) error {
-	if err := os.RemoveAll(s.docDir(id)); err != nil {
-		return fmt.Errorf("keepsync: remove %s from store: %w", id, err)
-	}
-	return nil
-}
-
 // writeFileAtomic writes data to path through a temporary file that is
 // fsynced and renamed, then fsyncs the directory.
 func writeFileAtomic(path string, data []byte) error {

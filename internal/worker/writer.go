@@ -193,10 +193,10 @@ type keyedWriter struct {
 	dataChanged bool
 }
 
-// Fields of a place that the worker owns. Everything else on a place
-// belongs to apps.
-var placeFields = []string{"key", "title", "address", "countryCode", "lat", "lng", "mapsUrl",
-	"cid", "featureId", "placeId", "starred", "lists", "savedAt", "updatedAt", "removedAt"}
+// The worker owns these fields of a place, and writes no other: key, title,
+// address, countryCode, lat, lng, mapsUrl, cid, featureId, placeId, starred,
+// lists, savedAt, updatedAt, removedAt. Everything else on a place belongs
+// to apps (docs/keepsync-schema.md).
 
 func (w *keyedWriter) apply() (Changes, error) {
 	places, _, err := ensureMap(w.root, "places")
