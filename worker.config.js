@@ -104,7 +104,11 @@ module.exports = {
     cwd: workerDir,
     instances: 1,
     autorestart: true,
-    max_memory_restart: "200M",
+    // The worker holds the keepsync document in memory, and Automerge's
+    // in-memory form of text is large: about 110 MB per 1,000 places at the
+    // first import (docs/benchmarks.md). 2G leaves room for ~15,000 places;
+    // raise it if you have more, or pm2 restarts the worker mid-import.
+    max_memory_restart: "2G",
     env: {
       LOCATIONS_WORKER_DATA: path.join(workerDir, "data"),
     },
