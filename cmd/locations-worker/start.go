@@ -96,7 +96,7 @@ func runStart(ctx context.Context, a *app, cfg *config.Config, archives []string
 	runner := worker.NewRunner(worker.RunnerOptions{
 		Store:    store,
 		Path:     cfg.DocPath,
-		Export:   exporter(cfg, archives, log),
+		Export:   exporter(cfg, archives),
 		Write:    worker.WriteOptions{Layout: cfg.Layout, WorkerName: "locations-worker", WorkerVersion: bi.Version},
 		Logger:   log,
 		OnFinish: metrics.ObserveRun,
@@ -185,9 +185,9 @@ func stop(log *slog.Logger, sched *worker.Scheduler, srv *http.Server, runner *w
 
 // exporter returns where the worker's exports come from: archives on disk
 // when given, else the Data Portability API.
-func exporter(cfg *config.Config, archives []string, log *slog.Logger) worker.Exporter {
+func exporter(cfg *config.Config, archives []string) worker.Exporter {
 	if len(archives) > 0 {
-		return func(ctx context.Context, progress func(worker.Progress)) (*export.Snapshot, error) {
+		return func(ctx context.Context, log *slog.Logger, progress func(worker.Progress)) (*export.Snapshot, error) {
 			progress(worker.Progress{Stage: "reading archives", Total: len(archives)})
 			snap, err := export.Import(ctx, archives, export.ImportOptions{Logger: log})
 			if err != nil {
@@ -196,7 +196,7 @@ func exporter(cfg *config.Config, archives []string, log *slog.Logger) worker.Ex
 			return snap, nil
 		}
 	}
-	return func(ctx context.Context, progress func(worker.Progress)) (*export.Snapshot, error) {
+	return func(ctx context.Context, log *slog.Logger, progress func(worker.Progress)) (*export.Snapshot, error) {
 		progress(worker.Progress{Stage: "checking authorization"})
 		st, err := auth.Status(cfg.TokenFile, cfg.Resources, time.Now())
 		if err != nil {

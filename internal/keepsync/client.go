@@ -284,7 +284,8 @@ func (c *Client) forget(d *docState) {
 
 // waitDoc waits until cond holds for d. It returns early with a protocol
 // error seen on the connection since the wait began, and with ErrUnavailable
-// (carrying the last connection error) when ctx ends.
+// (carrying the last connection error) and ctx's error when ctx ends, so
+// that errors.Is(err, context.DeadlineExceeded) tells a timeout.
 func (c *Client) waitDoc(ctx context.Context, d *docState, what string, cond func(gen uint64, connected bool) (bool, error)) error {
 	c.mu.Lock()
 	startSeq := c.errSeq
@@ -309,12 +310,12 @@ func (c *Client) waitDoc(ctx context.Context, d *docState, what string, cond fun
 		select {
 		case <-ctx.Done():
 			if lastErr != nil {
-				return fmt.Errorf("%w: %s: %v (last connection error: %v)", ErrUnavailable, what, ctx.Err(), lastErr)
+				return fmt.Errorf("%w: %s: %w (last connection error: %v)", ErrUnavailable, what, ctx.Err(), lastErr)
 			}
 			if !connected {
-				return fmt.Errorf("%w: %s: %v (not connected)", ErrUnavailable, what, ctx.Err())
+				return fmt.Errorf("%w: %s: %w (not connected)", ErrUnavailable, what, ctx.Err())
 			}
-			return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, ctx.Err())
+			return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, ctx.Err())
 		case <-c.closing:
 			return ErrClosed
 		case <-dch:

@@ -202,8 +202,9 @@ func TestServerDownWritesLocally(t *testing.T) {
 	assertSame(t, "offline read after restart", got, map[string]any{"k": "v"})
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
-	if err := c2.WaitSynced(short, "/a/b"); !errors.Is(err, keepsync.ErrUnavailable) {
-		t.Fatalf("WaitSynced with the server down: %v, want ErrUnavailable", err)
+	err = c2.WaitSynced(short, "/a/b")
+	if !errors.Is(err, keepsync.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitSynced with the server down: %v, want ErrUnavailable and context.DeadlineExceeded", err)
 	}
 	if _, err := c2.Ls(ctx, "/a/b"); !errors.Is(err, keepsync.ErrNotADirectory) {
 		t.Fatalf("Ls of a document: %v", err)

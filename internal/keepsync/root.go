@@ -403,7 +403,7 @@ func (c *Client) waitRooted(ctx context.Context) error {
 			case connected:
 				why = "attaching it"
 			}
-			return fmt.Errorf("%w: the local tree is not attached to the server root yet (%s): %v", ErrUnavailable, why, ctx.Err())
+			return fmt.Errorf("%w: the local tree is not attached to the server root yet (%s): %w", ErrUnavailable, why, ctx.Err())
 		case <-c.closing:
 			return ErrClosed
 		case <-ch:

@@ -30,7 +30,8 @@ type Progress struct {
 
 // Exporter produces a snapshot, reporting progress as it goes. It is the
 // export pipeline, from the Data Portability API or from archives on disk.
-type Exporter func(ctx context.Context, progress func(Progress)) (*export.Snapshot, error)
+// log is the run's logger: its lines carry the run id.
+type Exporter func(ctx context.Context, log *slog.Logger, progress func(Progress)) (*export.Snapshot, error)
 
 // Results of a run.
 const (
@@ -217,7 +218,7 @@ func (r *Runner) execute(run *Run) {
 		r.mu.Unlock()
 	}
 
-	snap, err := r.opts.Export(ctx, func(p Progress) { r.setProgress(run, p) })
+	snap, err := r.opts.Export(ctx, log, func(p Progress) { r.setProgress(run, p) })
 	if err == nil && snap == nil {
 		err = errors.New("export returned no snapshot")
 	}

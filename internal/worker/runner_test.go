@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ func TestRunnerSingleFlight(t *testing.T) {
 	entered := make(chan struct{})
 	var once sync.Once
 	store := &docStore{}
-	r := NewRunner(RunnerOptions{Store: store, Path: "/p", Export: func(ctx context.Context, progress func(Progress)) (*export.Snapshot, error) {
+	r := NewRunner(RunnerOptions{Store: store, Path: "/p", Export: func(ctx context.Context, _ *slog.Logger, progress func(Progress)) (*export.Snapshot, error) {
 		progress(Progress{Stage: "downloading", Done: 1, Total: 2})
 		once.Do(func() { close(entered) })
 		<-release
@@ -99,7 +100,7 @@ func TestRunnerSingleFlight(t *testing.T) {
 func TestRunnerFailureAndIncomplete(t *testing.T) {
 	store := &docStore{}
 	fail := true
-	r := NewRunner(RunnerOptions{Store: store, Path: "/p", Export: func(ctx context.Context, _ func(Progress)) (*export.Snapshot, error) {
+	r := NewRunner(RunnerOptions{Store: store, Path: "/p", Export: func(ctx context.Context, _ *slog.Logger, _ func(Progress)) (*export.Snapshot, error) {
 		if fail {
 			return nil, errors.New("no Google token: run `locations-worker auth login`")
 		}
@@ -124,7 +125,7 @@ func TestRunnerFailureAndIncomplete(t *testing.T) {
 
 func TestRunnerStoredLocally(t *testing.T) {
 	store := &docStore{syncErr: errors.New("sync server unreachable")}
-	r := NewRunner(RunnerOptions{Store: store, Path: "/p", Export: func(context.Context, func(Progress)) (*export.Snapshot, error) {
+	r := NewRunner(RunnerOptions{Store: store, Path: "/p", Export: func(context.Context, *slog.Logger, func(Progress)) (*export.Snapshot, error) {
 		return sample(), nil
 	}})
 	_, _, done, _ := r.Trigger("http")
@@ -139,7 +140,7 @@ func TestRunnerCloseCancelsExport(t *testing.T) {
 	var finished []Run
 	var mu sync.Mutex
 	r := NewRunner(RunnerOptions{Store: &docStore{}, Path: "/p",
-		Export: func(ctx context.Context, _ func(Progress)) (*export.Snapshot, error) {
+		Export: func(ctx context.Context, _ *slog.Logger, _ func(Progress)) (*export.Snapshot, error) {
 			close(entered)
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -165,7 +166,7 @@ func TestRunnerCloseCancelsExport(t *testing.T) {
 
 func TestSchedulerRunsAndReportsNextRun(t *testing.T) {
 	runs := make(chan struct{}, 10)
-	r := NewRunner(RunnerOptions{Store: &docStore{}, Path: "/p", Export: func(context.Context, func(Progress)) (*export.Snapshot, error) {
+	r := NewRunner(RunnerOptions{Store: &docStore{}, Path: "/p", Export: func(context.Context, *slog.Logger, func(Progress)) (*export.Snapshot, error) {
 		runs <- struct{}{}
 		return sample(), nil
 	}})
