@@ -75,9 +75,11 @@ offered, download a Takeout archive and use "locations-worker import".`,
 				return withHint(fmt.Errorf("Google sign-in: %w", err), "run `locations-worker auth setup` first, or use `locations-worker import` with a Takeout archive")
 			}
 			opts := export.APIOptions{
-				Endpoint:  cfg.PortabilityURL,
-				Resources: cfg.Resources,
-				Logger:    log,
+				Endpoint:         cfg.PortabilityURL,
+				Resources:        cfg.Resources,
+				Limits:           archiveLimits(cfg),
+				MaxDownloadBytes: cfg.ArchiveMaxTotalBytes,
+				Logger:           log,
 			}
 			if deps.apiOptions != nil {
 				deps.apiOptions(&opts)
@@ -109,5 +111,6 @@ offered, download a Takeout archive and use "locations-worker import".`,
 	}
 	o.bind(cmd)
 	config.BindFlags(cmd.Flags(), "dataportability-url", "resources", "credentials", "token-file")
+	config.BindFlags(cmd.Flags(), archiveLimitKeys...)
 	return cmd
 }

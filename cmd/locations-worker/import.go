@@ -31,6 +31,7 @@ func (o *outputFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.noSync, "no-sync", false, "do not write the keepsync document")
 	cmd.Flags().DurationVar(&o.syncTimeout, "sync-timeout", 2*time.Minute, "longest wait for the sync server to hold the document")
 	config.BindFlags(cmd.Flags(), "layout")
+	config.BindFlags(cmd.Flags(), archiveLimitKeys...)
 }
 
 // progress returns where progress goes: nowhere with --quiet or --json.
@@ -169,7 +170,7 @@ An archive that is partly broken is still read; the summary then says
 			st.Set(func() string {
 				return fmt.Sprintf("reading %d %s (%s)...", files, plural(files, "file", "files"), formatBytes(size))
 			})
-			snap, err := export.Import(cmd.Context(), paths, export.ImportOptions{Logger: log})
+			snap, err := export.Import(cmd.Context(), paths, export.ImportOptions{Logger: log, Limits: archiveLimits(cfg)})
 			st.Done()
 			if err != nil {
 				return withHint(err, "give a Takeout or Data Portability zip, or a folder extracted from one, that includes Saved (lists) or Maps (your places)")
@@ -179,4 +180,13 @@ An archive that is partly broken is still read; the summary then says
 	}
 	o.bind(cmd)
 	return cmd
+}
+
+// archiveLimitKeys are the settings that cap what import, export and start
+// read.
+var archiveLimitKeys = []string{"archive-max-entries", "archive-max-file-bytes", "archive-max-total-bytes"}
+
+// archiveLimits are the caps of cfg, for the export pipeline.
+func archiveLimits(cfg *config.Config) export.Limits {
+	return export.Limits{MaxEntries: cfg.ArchiveMaxEntries, MaxEntryBytes: cfg.ArchiveMaxFileBytes, MaxTotalBytes: cfg.ArchiveMaxTotalBytes}
 }

@@ -137,3 +137,21 @@ func TestImportCommandErrors(t *testing.T) {
 		t.Error("import without a path must fail")
 	}
 }
+
+// The archive caps come from the settings: a zip over ARCHIVE_MAX_ENTRIES
+// is refused, naming the setting, and nothing is written.
+func TestImportHonoursArchiveCaps(t *testing.T) {
+	env := offlineEnv(t)
+	env["ARCHIVE_MAX_ENTRIES"] = "2"
+	_, stderr, err := runCmd(t, env, "import", sampleArchive(t))
+	if err == nil || !strings.Contains(stderr, "ARCHIVE_MAX_ENTRIES") {
+		t.Fatalf("import over the entry cap: %v, stderr %q", err, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(env["LOCATIONS_WORKER_DATA"], "keepsync")); err == nil {
+		t.Error("a refused import wrote the keepsync store")
+	}
+	out, _, err := runCmd(t, env, "import", sampleArchive(t), "--archive-max-entries", "100")
+	if err != nil || !strings.Contains(out, "9 places") {
+		t.Fatalf("the flag does not override the variable: %v, %q", err, out)
+	}
+}

@@ -62,6 +62,7 @@ SIGINT or SIGTERM stop it cleanly within 1.5 seconds.`,
 	}
 	config.BindFlags(cmd.Flags(), "host", "port", "schedule", "timezone", "export-on-start", "layout",
 		"worker-token", "cors-origins", "credentials", "token-file", "dataportability-url", "resources")
+	config.BindFlags(cmd.Flags(), archiveLimitKeys...)
 	cmd.Flags().StringArrayVar(&archives, "archive", nil, "export from this archive (zip, folder or file) instead of the API; repeatable")
 	return cmd
 }
@@ -189,7 +190,7 @@ func exporter(cfg *config.Config, archives []string) worker.Exporter {
 	if len(archives) > 0 {
 		return func(ctx context.Context, log *slog.Logger, progress func(worker.Progress)) (*export.Snapshot, error) {
 			progress(worker.Progress{Stage: "reading archives", Total: len(archives)})
-			snap, err := export.Import(ctx, archives, export.ImportOptions{Logger: log})
+			snap, err := export.Import(ctx, archives, export.ImportOptions{Logger: log, Limits: archiveLimits(cfg)})
 			if err != nil {
 				return nil, fmt.Errorf("read archives: %w", err)
 			}
@@ -210,9 +211,11 @@ func exporter(cfg *config.Config, archives []string) worker.Exporter {
 			return nil, fmt.Errorf("Google sign-in: %w (run `locations-worker auth setup`)", err)
 		}
 		src, err := export.NewAPISource(ctx, ts, export.APIOptions{
-			Endpoint:  cfg.PortabilityURL,
-			Resources: cfg.Resources,
-			Logger:    log,
+			Endpoint:         cfg.PortabilityURL,
+			Resources:        cfg.Resources,
+			Limits:           archiveLimits(cfg),
+			MaxDownloadBytes: cfg.ArchiveMaxTotalBytes,
+			Logger:           log,
 			Progress: func(p export.Progress) {
 				progress(worker.Progress{Stage: p.Phase, Done: p.Archive, Total: p.Archives})
 			},

@@ -47,6 +47,10 @@ type Config struct {
 	CORSOrigins         []string
 	LogLevel            string
 	LogFormat           string
+	// Caps on what an import or export reads (zip bombs, runaway files).
+	ArchiveMaxEntries    int
+	ArchiveMaxFileBytes  int64
+	ArchiveMaxTotalBytes int64
 }
 
 // Setting describes one configuration value.
@@ -80,6 +84,9 @@ func Settings() []Setting {
 		{Key: "cors-origins", Env: "WORKER_CORS_ORIGINS", Usage: "origins allowed by CORS, comma separated (default: none)"},
 		{Key: "log-level", Env: "LOG_LEVEL", Default: "info", Usage: "debug, info, warn or error"},
 		{Key: "log-format", Env: "LOG_FORMAT", Default: "json", Usage: "json or text"},
+		{Key: "archive-max-entries", Env: "ARCHIVE_MAX_ENTRIES", Default: "100000", Usage: "most entries one zip may have"},
+		{Key: "archive-max-file-bytes", Env: "ARCHIVE_MAX_FILE_BYTES", Default: "256MiB", Usage: "largest uncompressed file read from an archive or folder"},
+		{Key: "archive-max-total-bytes", Env: "ARCHIVE_MAX_TOTAL_BYTES", Default: "1GiB", Usage: "most uncompressed bytes one import or export reads, over every input (also caps each download)"},
 	}
 }
 
@@ -241,7 +248,43 @@ func Load(src Source) (*Config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return nil, bad("log-format", "%q: use json or text", c.LogFormat)
 	}
+	n, err := strconv.Atoi(get("archive-max-entries"))
+	if err != nil || n < 1 {
+		return nil, bad("archive-max-entries", "%q is not a positive whole number", get("archive-max-entries"))
+	}
+	c.ArchiveMaxEntries = n
+	for _, b := range []struct {
+		key string
+		dst *int64
+	}{{"archive-max-file-bytes", &c.ArchiveMaxFileBytes}, {"archive-max-total-bytes", &c.ArchiveMaxTotalBytes}} {
+		v, err := parseSize(get(b.key))
+		if err != nil {
+			return nil, bad(b.key, "%q %v", get(b.key), err)
+		}
+		*b.dst = v
+	}
 	return c, nil
+}
+
+// parseSize reads a byte count: a whole number, optionally followed by
+// KiB, MiB or GiB (or KB, MB, GB, taken as the same powers of 1024).
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mul    int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}}
+	num, mul := strings.ToUpper(strings.TrimSpace(s)), int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(num, u.suffix) {
+			num, mul = strings.TrimSpace(strings.TrimSuffix(num, u.suffix)), u.mul
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/mul {
+		return 0, errors.New("is not a size like 268435456, 256MiB or 1GiB")
+	}
+	return n * mul, nil
 }
 
 // Summary is the configuration without secrets, for /status and logs.
@@ -264,6 +307,9 @@ func (c *Config) Summary() map[string]any {
 		"corsOrigins":     c.CORSOrigins,
 		"logLevel":        c.LogLevel,
 		"logFormat":       c.LogFormat,
+		"archiveLimits": map[string]any{
+			"maxEntries": c.ArchiveMaxEntries, "maxFileBytes": c.ArchiveMaxFileBytes, "maxTotalBytes": c.ArchiveMaxTotalBytes,
+		},
 	}
 }
 

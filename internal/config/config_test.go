@@ -54,6 +54,10 @@ func TestLoadDefaults(t *testing.T) {
 		ExportOnStart:   true,
 		LogLevel:        "info",
 		LogFormat:       "json",
+
+		ArchiveMaxEntries:    100_000,
+		ArchiveMaxFileBytes:  256 << 20,
+		ArchiveMaxTotalBytes: 1 << 30,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -83,6 +87,10 @@ func TestLoadPrecedence(t *testing.T) {
 		"cors-origins":        {"http://flag.example", "http://env.example"},
 		"log-level":           {"debug", "warn"},
 		"log-format":          {"text", "text"},
+
+		"archive-max-entries":     {"500", "600"},
+		"archive-max-file-bytes":  {"64MiB", "1000000"},
+		"archive-max-total-bytes": {"2GiB", "512MB"},
 	}
 	for _, s := range Settings() {
 		v, ok := values[s.Key]
@@ -262,6 +270,10 @@ func TestLoadInvalid(t *testing.T) {
 		{"export-on-start", map[string]string{"EXPORT_ON_START": "maybe"}, nil, "use true or false"},
 		{"log-level", map[string]string{"LOG_LEVEL": "verbose"}, nil, "use debug, info, warn or error"},
 		{"log-format", map[string]string{"LOG_FORMAT": "xml"}, nil, "use json or text"},
+		{"archive-max-entries", map[string]string{"ARCHIVE_MAX_ENTRIES": "0"}, nil, "not a positive whole number"},
+		{"archive-max-file-bytes", map[string]string{"ARCHIVE_MAX_FILE_BYTES": "lots"}, nil, "not a size like"},
+		{"archive-max-file-bytes", map[string]string{"ARCHIVE_MAX_FILE_BYTES": "-5MiB"}, nil, "not a size like"},
+		{"archive-max-total-bytes", map[string]string{"ARCHIVE_MAX_TOTAL_BYTES": "99999999999GiB"}, nil, "not a size like"},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -484,5 +496,19 @@ func TestDocsCoverEverySetting(t *testing.T) {
 	}
 	if _, err := Load(Source{DotEnv: dotenv}); err != nil {
 		t.Errorf(".env.example, uncommented, does not load: %v", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "268435456": 256 << 20, "256MiB": 256 << 20, "256 mib": 256 << 20,
+		"1GiB": 1 << 30, "2GB": 2 << 30, "64KiB": 64 << 10, "10B": 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "MiB", "1.5GiB", "1TiB", "-1"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) accepted it", in)
+		}
 	}
 }

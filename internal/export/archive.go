@@ -251,7 +251,7 @@ func (col *collector) addZip(p string) {
 	}
 	col.closers = append(col.closers, zr)
 	if n := len(zr.File); n > col.lim.MaxEntries {
-		col.unreadable(p, fmt.Sprintf("zip has %d entries, more than the cap of %d", n, col.lim.MaxEntries))
+		col.unreadable(p, fmt.Sprintf("zip has %d entries, more than the cap of %d (ARCHIVE_MAX_ENTRIES)", n, col.lim.MaxEntries))
 		return
 	}
 	for _, f := range zr.File {
@@ -307,11 +307,11 @@ func (c *capReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if c.entry <= 0 {
-		c.overrun = fmt.Errorf("file is larger than the cap of %d bytes (Limits.MaxEntryBytes): %w", c.entCap, errOverCap)
+		c.overrun = fmt.Errorf("file is larger than the cap of %d bytes (ARCHIVE_MAX_FILE_BYTES): %w", c.entCap, errOverCap)
 		return 0, c.overrun
 	}
 	if c.budget.left <= 0 {
-		c.overrun = fmt.Errorf("run read more than the cap on total uncompressed bytes (Limits.MaxTotalBytes): %w", errOverCap)
+		c.overrun = fmt.Errorf("run read more than the cap on total uncompressed bytes (ARCHIVE_MAX_TOTAL_BYTES): %w", errOverCap)
 		return 0, c.overrun
 	}
 	if int64(len(p)) > c.entry {
@@ -331,7 +331,7 @@ func (col *collector) read(ctx context.Context, c candidate, bud *budget) {
 	// An unrelated big file (Takeout holds many) is only sniffed; the cap is
 	// enforced while reading in any case, since sizes in zips can lie.
 	if c.size > col.lim.MaxEntryBytes && c.hinted() {
-		col.unreadable(c.display, fmt.Sprintf("file is %d bytes uncompressed, larger than the cap of %d bytes (Limits.MaxEntryBytes)", c.size, col.lim.MaxEntryBytes))
+		col.unreadable(c.display, fmt.Sprintf("file is %d bytes uncompressed, larger than the cap of %d bytes (ARCHIVE_MAX_FILE_BYTES)", c.size, col.lim.MaxEntryBytes))
 		return
 	}
 	rc, err := c.open()

@@ -244,7 +244,8 @@ func TestImportBadInput(t *testing.T) {
 		{name: "deep JSON", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "Takeout/Maps (your places)/Saved Places.json", deep), file: "Saved Places.json", msg: "depth"},
 		{name: "50 MB CSV line", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "Takeout/Saved/Huge.csv", hugeLine), file: "Huge.csv", msg: "longer than"},
 		{name: "entry over cap", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "Takeout/Saved/Big.csv", bigEntry), limits: Limits{MaxEntryBytes: 100_000}, file: "Big.csv", msg: "cap"},
-		{name: "too many entries", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "a.txt", "", "b.txt", ""), limits: Limits{MaxEntries: 2}, wantErr: true},
+		{name: "total over cap", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "Takeout/Saved/Big.csv", bigEntry), limits: Limits{MaxTotalBytes: int64(len(goodList)) + 100_000}, wantErr: true, msg: "ARCHIVE_MAX_TOTAL_BYTES"},
+		{name: "too many entries", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "a.txt", "", "b.txt", ""), limits: Limits{MaxEntries: 2}, wantErr: true, msg: "ARCHIVE_MAX_ENTRIES"},
 		{name: "broken starred file", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "Takeout/Maps (your places)/Saved Places.json", `{"type":"FeatureCollection","features":[{"type":"Feature",`), file: "Saved Places.json", msg: "starred places"},
 		{name: "headerless file in Saved", data: zipOf(t, "Takeout/Saved/Good.csv", goodList, "Takeout/Saved/Odd.csv", "just,some\ncsv,data\n"), file: "Odd.csv", msg: "not a saved-list"},
 	}
@@ -256,8 +257,8 @@ func TestImportBadInput(t *testing.T) {
 				if err == nil {
 					t.Fatalf("want an error, got %+v", s)
 				}
-				if !strings.Contains(err.Error(), p) {
-					t.Errorf("error does not name the file: %v", err)
+				if !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tt.msg) {
+					t.Errorf("error does not name the file and %q: %v", tt.msg, err)
 				}
 				return
 			}
