@@ -252,6 +252,24 @@ type Churn struct {
 	NotesEdited int // rows whose note changed
 }
 
+// ChurnOf spreads a fraction of items over every kind of change: 30 %
+// added, 30 % removed, 15 % renamed, 10 % moved, 15 % notes edited (at
+// least one change when fraction > 0).
+func ChurnOf(items int, fraction float64) Churn {
+	n := int(float64(items)*fraction + 0.5)
+	if fraction > 0 && n == 0 {
+		n = 1
+	}
+	c := Churn{
+		Added:   n * 30 / 100,
+		Removed: n * 30 / 100,
+		Renamed: n * 15 / 100,
+		Moved:   n * 10 / 100,
+	}
+	c.NotesEdited = n - c.Added - c.Removed - c.Renamed - c.Moved
+	return c
+}
+
 // NextDay returns a copy of m changed by c, deterministically from seed.
 func (m *Model) NextDay(seed int64, c Churn) *Model {
 	r := rand.New(rand.NewPCG(uint64(seed), 0xda7))

@@ -25,23 +25,9 @@ func Options(seed int64, items int) archivegen.Options {
 	}
 }
 
-// Churn spreads a fraction of items over every kind of change: 30 % added,
-// 30 % removed, 15 % renamed, 10 % moved, 15 % notes edited (at least one
-// change when fraction > 0).
-func Churn(items int, fraction float64) archivegen.Churn {
-	n := int(float64(items)*fraction + 0.5)
-	if fraction > 0 && n == 0 {
-		n = 1
-	}
-	c := archivegen.Churn{
-		Added:   n * 30 / 100,
-		Removed: n * 30 / 100,
-		Renamed: n * 15 / 100,
-		Moved:   n * 10 / 100,
-	}
-	c.NotesEdited = n - c.Added - c.Removed - c.Renamed - c.Moved
-	return c
-}
+// Churn is archivegen.ChurnOf: a fraction of items spread over every kind
+// of change.
+func Churn(items int, fraction float64) archivegen.Churn { return archivegen.ChurnOf(items, fraction) }
 
 // Write writes m as a Data Portability archive (zip) at path.
 func Write(m *archivegen.Model, path string) error {

@@ -4,6 +4,11 @@
 //
 //	go run ./internal/archivegen/cmd/archivegen -sample examples/sample-takeout.zip
 //	go run ./internal/archivegen/cmd/archivegen -items 50000 -lists 200 -starred 10000 -out big.zip
+//	go run ./internal/archivegen/cmd/archivegen -items 50000 -days 7 -churn 0.01 -out day.zip
+//
+// With -days N the archive is that of N days later: each day changes
+// -churn of the rows (30 % added, 30 % removed, 15 % renamed, 10 % moved,
+// 15 % notes edited, as in the benchmarks), deterministically from the seed.
 package main
 
 import (
@@ -36,6 +41,8 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&o.UnknownCoords, "unknown-coords", 5, "starred places with unknown coordinates")
 	fs.IntVar(&o.NonPlacePercent, "non-place-percent", 5, "percentage of rows that are not places")
 	fs.IntVar(&o.SharedPercent, "shared-percent", 10, "percentage of place rows reusing a place of another list")
+	days := fs.Int("days", 0, "write the archive of this many days later, with -churn")
+	churn := fs.Float64("churn", 0.01, "fraction of the rows changed each day (with -days)")
 	layout := fs.String("layout", "takeout", "takeout, portability or takeout-de")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -49,6 +56,12 @@ func run(args []string, stdout io.Writer) error {
 		m, dst = archivegen.Generate(o), *out
 	default:
 		return fmt.Errorf("give -sample PATH or -out PATH")
+	}
+	if *days < 0 || *churn < 0 || *churn > 1 {
+		return fmt.Errorf("-days must be ≥ 0 and -churn between 0 and 1")
+	}
+	for d := 1; d <= *days; d++ {
+		m = m.NextDay(o.Seed*1000+int64(d), archivegen.ChurnOf(o.Items, *churn))
 	}
 	var l archivegen.Layout
 	switch *layout {
