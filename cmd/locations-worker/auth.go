@@ -178,7 +178,7 @@ func configExcept(a *app, cmd *cobra.Command, skip ...string) (*config.Config, e
 }
 
 func newAuthStatusCmd(a *app, deps authDeps) *cobra.Command {
-	var asJSON bool
+	var asJSON, quiet bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the saved Google sign-in; exit 0 when exports can run",
@@ -188,10 +188,11 @@ groups were granted, the access type (one-time or time-based) and when access
 was granted.
 
 It exits 0 when the worker can export with it and 2 otherwise, so scripts and
-health checks can use it. --json prints the same as the worker's /status.`,
+health checks can use it. --json prints the same as the worker's /status;
+--quiet prints nothing but the reason when exports cannot run.`,
 		Example: `  locations-worker auth status
   locations-worker auth status --json
-  locations-worker auth status >/dev/null || locations-worker auth setup`,
+  locations-worker auth status --quiet || locations-worker auth setup`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.config(cmd)
@@ -202,13 +203,15 @@ health checks can use it. --json prints the same as the worker's /status.`,
 			if err != nil {
 				return &exitError{code: 2, err: withHint(err, "run `locations-worker auth setup` again")}
 			}
-			if asJSON {
+			switch {
+			case quiet:
+			case asJSON:
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(st); err != nil {
 					return err
 				}
-			} else {
+			default:
 				printStatus(a.stdout, st, deps.now())
 			}
 			if !st.CanExport {
@@ -218,6 +221,7 @@ health checks can use it. --json prints the same as the worker's /status.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors: the exit code says whether exports can run")
 	config.BindFlags(cmd.Flags(), "token-file", "resources")
 	return cmd
 }

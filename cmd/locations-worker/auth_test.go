@@ -265,6 +265,14 @@ func TestAuthStatusExitCodes(t *testing.T) {
 			if got != tc.code {
 				t.Errorf("exit %d (%v), want %d\n%s", got, res.err, tc.code, res.stdout)
 			}
+			q := runAuthCmd(t, authEnv(fake, dir, nil), nil, nil, "auth", "status", "--quiet")
+			qcode := 0
+			if q.err != nil {
+				qcode = exitCode(q.err)
+			}
+			if qcode != tc.code || q.stdout != "" {
+				t.Errorf("--quiet: exit %d, want %d; stdout %q, want nothing", qcode, tc.code, q.stdout)
+			}
 		})
 	}
 }
