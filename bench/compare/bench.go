@@ -12,8 +12,8 @@ import (
 
 	"github.com/tonk-labs/locations-worker/bench/internal/jsclient"
 	"github.com/tonk-labs/locations-worker/bench/internal/proc"
-	"github.com/tonk-labs/locations-worker/bench/internal/proxy"
 	"github.com/tonk-labs/locations-worker/bench/internal/syncserver"
+	"github.com/tonk-labs/locations-worker/internal/synctest/proxy"
 )
 
 // runResult is one pipeline invocation.

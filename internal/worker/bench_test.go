@@ -2,11 +2,8 @@ package worker_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,44 +13,9 @@ import (
 	"github.com/tonk-labs/locations-worker/internal/export"
 	"github.com/tonk-labs/locations-worker/internal/keepsync"
 	"github.com/tonk-labs/locations-worker/internal/synctest"
+	"github.com/tonk-labs/locations-worker/internal/synctest/proxy"
 	"github.com/tonk-labs/locations-worker/internal/worker"
 )
-
-// countingProxy forwards TCP to target and counts the bytes both ways, to
-// measure what a write sends over the sync connection.
-type countingProxy struct {
-	ln       net.Listener
-	up, down atomic.Int64
-}
-
-func newCountingProxy(tb testing.TB, target string) *countingProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &countingProxy{ln: ln}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			go func() { n, _ := io.Copy(s, c); p.up.Add(n); s.Close() }()
-			go func() { n, _ := io.Copy(c, s); p.down.Add(n); c.Close() }()
-		}
-	}()
-	tb.Cleanup(func() { ln.Close() })
-	return p
-}
-
-// counted returns the bytes moved so far; io.Copy reports only at the end of
-// a connection, so a live count reads through a wrapped conn instead.
-func (p *countingProxy) total() int64 { return p.up.Load() + p.down.Load() }
 
 func dirSize(dir string) int64 {
 	var n int64
@@ -95,8 +57,11 @@ func BenchmarkImport20000Places(b *testing.B) {
 
 	for i := 0; i < b.N; i++ {
 		srv := synctest.StartServer(b, harness(b))
-		proxy := newCountingProxy(b, srv.URL[len("http://"):])
-		url := "http://" + proxy.ln.Addr().String()
+		px, err := proxy.Start(context.Background(), srv.URL[len("http://"):])
+		if err != nil {
+			b.Fatal(err)
+		}
+		url := "http://" + px.Addr()
 		dir := b.TempDir()
 		c, err := keepsync.Open(context.Background(), keepsync.Options{SyncURL: url, DataDir: dir})
 		if err != nil {
@@ -106,7 +71,7 @@ func BenchmarkImport20000Places(b *testing.B) {
 		step := func(name string, snap *export.Snapshot, day int) (time.Duration, int64, worker.Changes) {
 			now := time.Date(2025, 4, day, 3, 0, 0, 0, time.UTC)
 			o := worker.WriteOptions{StartedAt: now, FinishedAt: now}
-			sent := proxy.total()
+			sent := px.Up() + px.Down()
 			start := time.Now()
 			ch, err := worker.Write(context.Background(), c, docPath, snap, o)
 			if err != nil {
@@ -122,26 +87,26 @@ func BenchmarkImport20000Places(b *testing.B) {
 				b.Fatal(err)
 			}
 			mem.Commit(name)
-			return d, proxy.total() - sent, ch
+			return d, px.Up() + px.Down() - sent, ch
 		}
-		// Sync bytes are counted when a proxied connection ends; reconnects
-		// are rare, so the total is read after closing the client below.
-		d1, _, ch1 := step("import", snap1, 1)
+		d1, sync1, ch1 := step("import", snap1, 1)
 		size1 := len(mem.Save())
 		h1, _ := c.Heads(context.Background(), docPath)
-		d2, _, ch2 := step("no change", snap1, 2)
+		d2, sync2, ch2 := step("no change", snap1, 2)
 		h2, _ := c.Heads(context.Background(), docPath)
 		size2 := len(mem.Save())
-		d3, _, ch3 := step("churn", snap2, 3)
+		d3, sync3, ch3 := step("churn", snap2, 3)
 		size3 := len(mem.Save())
 		c.Close()
-		time.Sleep(200 * time.Millisecond)
+		px.Close()
 		b.ReportMetric(d1.Seconds(), "import-s")
 		b.ReportMetric(float64(size1)/1e6, "doc-MB")
+		b.ReportMetric(float64(sync1)/1e6, "import-sync-MB")
 		b.ReportMetric(d2.Seconds()*1000, "nochange-ms")
 		b.ReportMetric(float64(size2-size1), "nochange-doc-growth-B")
+		b.ReportMetric(float64(sync2), "nochange-sync-B")
 		b.ReportMetric(100*float64(size3-size2)/float64(size2), "churn-doc-growth-%")
-		b.ReportMetric(float64(proxy.total())/1e6, "sync-total-MB")
+		b.ReportMetric(float64(sync3)/1e3, "churn-sync-kB")
 		b.ReportMetric(float64(dirSize(dir))/1e6, "local-store-MB")
 		b.Logf("import: %+v in %v; no change: %+v in %v (heads equal: %v); churn: %+v in %v",
 			ch1, d1, ch2, d2, len(h1) == len(h2) && (len(h1) == 0 || h1[0] == h2[0]), ch3, d3)
