@@ -119,101 +119,109 @@ func TestLargeDocumentBothWays(t *testing.T) {
 }
 
 func TestServerRestartMidSession(t *testing.T) {
-	srv := synctest.StartTonkServer(t)
-	c := openClient(t, srv.URL, t.TempDir())
-	ctx := ctxT(t, 90*time.Second)
-	const p = "/outage/doc"
-	if err := c.WriteDoc(ctx, p, map[string]any{"phase": "before"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitSynced(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	for _, h := range harnesses {
+		t.Run(string(h), func(t *testing.T) {
+			srv := synctest.StartServer(t, h)
+			c := openClient(t, srv.URL, t.TempDir())
+			ctx := ctxT(t, 90*time.Second)
+			const p = "/outage/doc"
+			if err := c.WriteDoc(ctx, p, map[string]any{"phase": "before"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitSynced(ctx, p); err != nil {
+				t.Fatal(err)
+			}
 
-	srv.Stop()
-	eventually(t, ctx, func() error {
-		if c.Status().Connected {
-			return fmt.Errorf("still connected")
-		}
-		return nil
-	})
-	// Written while the server is down: on disk, pending.
-	if err := c.WriteDoc(ctx, p, map[string]any{"phase": "during outage"}); err != nil {
-		t.Fatal(err)
-	}
-	if c.Status().PendingDocs == 0 {
-		t.Fatal("no pending document after an offline write")
-	}
-	srv.Restart()
-	if err := c.WaitSynced(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	got, err := srv.JSClient(t).ReadPath(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertSame(t, "JS read after the outage", got, map[string]any{"phase": "during outage"})
+			srv.Stop()
+			eventually(t, ctx, func() error {
+				if c.Status().Connected {
+					return fmt.Errorf("still connected")
+				}
+				return nil
+			})
+			// Written while the server is down: on disk, pending.
+			if err := c.WriteDoc(ctx, p, map[string]any{"phase": "during outage"}); err != nil {
+				t.Fatal(err)
+			}
+			if c.Status().PendingDocs == 0 {
+				t.Fatal("no pending document after an offline write")
+			}
+			srv.Restart()
+			if err := c.WaitSynced(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := srv.JSClient(t).ReadPath(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSame(t, "JS read after the outage", got, map[string]any{"phase": "during outage"})
 
-	// The client subscribed again: a JS edit reaches it without asking.
-	if err := srv.JSClient(t).EditField(p, "phase", "after"); err != nil {
-		t.Fatal(err)
+			// The client subscribed again: a JS edit reaches it without asking.
+			if err := srv.JSClient(t).EditField(p, "phase", "after"); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, ctx, func() error {
+				got, err := c.ReadDoc(ctx, p)
+				if err != nil {
+					return err
+				}
+				if got.(map[string]any)["phase"] != "after" {
+					return fmt.Errorf("Go sees %v", got)
+				}
+				return nil
+			})
+		})
 	}
-	eventually(t, ctx, func() error {
-		got, err := c.ReadDoc(ctx, p)
-		if err != nil {
-			return err
-		}
-		if got.(map[string]any)["phase"] != "after" {
-			return fmt.Errorf("Go sees %v", got)
-		}
-		return nil
-	})
 }
 
 func TestClientRestartWhileServerDown(t *testing.T) {
-	srv := synctest.StartTonkServer(t)
-	dataDir := t.TempDir()
-	ctx := ctxT(t, 90*time.Second)
-	const p = "/offline/doc"
+	for _, h := range harnesses {
+		t.Run(string(h), func(t *testing.T) {
+			srv := synctest.StartServer(t, h)
+			dataDir := t.TempDir()
+			ctx := ctxT(t, 90*time.Second)
+			const p = "/offline/doc"
 
-	c1 := openClient(t, srv.URL, dataDir)
-	if err := c1.WriteDoc(ctx, p, map[string]any{"v": int64(1)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c1.WriteDoc(ctx, "/offline/untouched", map[string]any{"keep": "me"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := c1.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c1.Close()
-	srv.Stop()
+			c1 := openClient(t, srv.URL, dataDir)
+			if err := c1.WriteDoc(ctx, p, map[string]any{"v": int64(1)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c1.WriteDoc(ctx, "/offline/untouched", map[string]any{"keep": "me"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c1.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c1.Close()
+			srv.Stop()
 
-	// Server down: a new process reads from its store and writes to it.
-	c2 := openClient(t, srv.URL, dataDir)
-	got, err := c2.ReadDoc(ctx, "/offline/untouched")
-	if err != nil {
-		t.Fatalf("read from the local store without a server: %v", err)
-	}
-	assertSame(t, "offline read", got, map[string]any{"keep": "me"})
-	if err := c2.WriteDoc(ctx, p, map[string]any{"v": int64(2), "offline": true}); err != nil {
-		t.Fatal(err)
-	}
-	if st := c2.Status(); st.Connected || st.LastError == "" {
-		t.Fatalf("status while the server is down: %+v", st)
-	}
-	c2.Close()
+			// Server down: a new process reads from its store and writes to it.
+			c2 := openClient(t, srv.URL, dataDir)
+			got, err := c2.ReadDoc(ctx, "/offline/untouched")
+			if err != nil {
+				t.Fatalf("read from the local store without a server: %v", err)
+			}
+			assertSame(t, "offline read", got, map[string]any{"keep": "me"})
+			if err := c2.WriteDoc(ctx, p, map[string]any{"v": int64(2), "offline": true}); err != nil {
+				t.Fatal(err)
+			}
+			if st := c2.Status(); st.Connected || st.LastError == "" {
+				t.Fatalf("status while the server is down: %+v", st)
+			}
+			c2.Close()
 
-	srv.Restart()
-	c3 := openClient(t, srv.URL, dataDir)
-	if err := c3.Flush(ctx); err != nil {
-		t.Fatal(err)
+			srv.Restart()
+			c3 := openClient(t, srv.URL, dataDir)
+			if err := c3.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			jsGot, err := srv.JSClient(t).ReadPath(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSame(t, "JS read of changes made offline", jsGot, map[string]any{"v": 2, "offline": true})
+		})
 	}
-	jsGot, err := srv.JSClient(t).ReadPath(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertSame(t, "JS read of changes made offline", jsGot, map[string]any{"v": 2, "offline": true})
 }
 
 func TestNoOpUpdateSendsNothing(t *testing.T) {
