@@ -130,7 +130,8 @@ type Status struct {
 	ServerURL   string `json:"serverUrl"`
 	PendingDocs int    `json:"pendingDocs"` // documents whose latest changes the server is not known to hold
 	LastError   string `json:"lastError,omitempty"`
-	SentFrames  int64  `json:"sentFrames"` // frames written since Open
+	SentFrames  int64  `json:"sentFrames"`  // frames written since Open
+	Connections uint64 `json:"connections"` // connections made since Open
 	// RootError says why the local tree, made while the server's root was
 	// unknown, is not attached to the server's root yet.
 	RootError string `json:"rootError,omitempty"`
@@ -216,7 +217,7 @@ func (c *Client) isClosed() bool {
 // Status reports the connection state.
 func (c *Client) Status() Status {
 	c.mu.Lock()
-	st := Status{Connected: c.connected, ServerURL: c.opts.WSURL}
+	st := Status{Connected: c.connected, ServerURL: c.opts.WSURL, Connections: c.gen}
 	if c.lastErr != nil {
 		st.LastError = c.lastErr.Error()
 	}

@@ -145,20 +145,51 @@ func (c *Client) connectOnce(ctx context.Context) error {
 	c.log.Info("keepsync: connected", "url", c.opts.WSURL, "server", peer.SenderID)
 	go c.afterConnect(ctx, gen, rootID)
 
+	// Frames are handled on a goroutine of their own: handling one waits for
+	// its document's lock, which a long local change (thousands of places)
+	// holds for seconds, and the read loop must go on reading meanwhile, or
+	// the server's pings go unanswered and it drops the connection.
+	frames := make(chan Frame, maxQueuedFrames)
+	failed := make(chan error, 1)
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		for f := range frames {
+			if err := c.handleFrame(gen, f); err != nil {
+				failed <- err
+				ws.Close() // ends the read loop
+				for range frames {
+				}
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(frames)
+		<-handled
+	}()
 	for {
 		f, err := c.readFrame(ws)
 		if err != nil {
+			select {
+			case herr := <-failed:
+				return herr
+			default:
+			}
 			if ctx.Err() != nil {
 				return ErrClosed
 			}
 			return err
 		}
 		extend()
-		if err := c.handleFrame(gen, f); err != nil {
-			return err
-		}
+		frames <- f
 	}
 }
+
+// maxQueuedFrames bounds the frames read but not handled yet. The server
+// sends a few frames per document and round; when the queue is full the
+// read loop waits.
+const maxQueuedFrames = 1024
 
 func (c *Client) readFrame(ws *websocket.Conn) (Frame, error) {
 	mt, data, err := ws.ReadMessage()

@@ -269,3 +269,50 @@ func TestNoOpUpdateSendsNothing(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// A long local change holds its document's lock for seconds (a first
+// import of thousands of places). A frame for that document arriving
+// meanwhile must not stop the read loop: the server pings every 5 s and
+// drops a connection whose pongs stop.
+func TestLongChangeKeepsTheConnection(t *testing.T) {
+	srv := synctest.StartTonkServer(t)
+	c := openClient(t, srv.URL, t.TempDir())
+	ctx := ctxT(t, 90*time.Second)
+	const p = "/long/change"
+	if err := c.WriteDoc(ctx, p, map[string]any{"n": int64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSynced(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	conns := c.Status().Connections
+
+	started, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		_, err := c.Update(ctx, p, func(doc *automerge.Doc) error {
+			close(started)
+			time.Sleep(14 * time.Second) // two missed pings and more
+			return doc.RootMap().Set("go", automerge.NewText("local"))
+		})
+		done <- err
+	}()
+	<-started
+	// The server forwards this edit to us while the change holds the lock.
+	if err := srv.JSClient(t).EditField(p, "js", "remote"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitSynced(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status(); st.Connections != conns || !st.Connected {
+		t.Errorf("the connection dropped during the change: %d connections, then %d (%+v)", conns, st.Connections, st)
+	}
+	got, err := srv.JSClient(t).ReadPath(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSame(t, "both edits", got, map[string]any{"n": 1, "js": "remote", "go": "local"})
+}
