@@ -102,9 +102,10 @@ func Write(ctx context.Context, store Updater, path string, snap *export.Snapsho
 	if err != nil {
 		return Changes{}, fmt.Errorf("write %s: %w", path, err)
 	}
-	// The places added ahead are unchanged to the last pass.
+	// The places added ahead are unchanged to the last pass (unless an app
+	// edited one of them in between).
 	ch.Added += added
-	ch.Unchanged -= added
+	ch.Unchanged -= min(added, ch.Unchanged)
 	ch.Changed = changed || added > 0
 	return ch, nil
 }
