@@ -96,7 +96,6 @@ type Client struct {
 	codec  frameCodec
 	http   *http.Client
 	store  *store
-	peerID string
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -106,6 +105,7 @@ type Client struct {
 	mu         sync.Mutex // guards the fields below
 	docs       map[DocumentID]*docState
 	ws         *websocket.Conn
+	self       string // our peer id on ws
 	rd         *readDeadline
 	gen        uint64
 	server     string
@@ -157,7 +157,6 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		codec:   newFrameCodec(),
 		http:    opts.HTTPClient,
 		store:   st,
-		peerID:  newPeerID(),
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
 		docs:    map[DocumentID]*docState{},

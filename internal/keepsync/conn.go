@@ -103,7 +103,11 @@ func (c *Client) connectOnce(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { ws.Close() })
 	defer stop()
 
-	join := Frame{Type: msgJoin, SenderID: c.peerID, PeerMetadata: &PeerMetadata{IsEphemeral: false}, SupportedProtocolVersions: []string{"1"}}
+	// A new peer id for every connection: a server that still holds our
+	// previous connection's sync state would think we already have what it
+	// sent there, and answer nothing (both 1.x and 2.x servers do).
+	self := newPeerID()
+	join := Frame{Type: msgJoin, SenderID: self, PeerMetadata: &PeerMetadata{IsEphemeral: false}, SupportedProtocolVersions: []string{"1"}}
 	b, err := c.codec.encode(join)
 	if err != nil {
 		return err
@@ -141,7 +145,7 @@ func (c *Client) connectOnce(ctx context.Context) error {
 		return err
 	})
 
-	gen := c.setConnected(ws, rd, peer.SenderID, rootID)
+	gen := c.setConnected(ws, rd, self, peer.SenderID, rootID)
 	c.log.Info("keepsync: connected", "url", c.opts.WSURL, "server", peer.SenderID)
 	go c.afterConnect(ctx, gen, rootID)
 
@@ -182,7 +186,7 @@ func (c *Client) connectOnce(ctx context.Context) error {
 			return err
 		}
 		extend()
-		frames <- f
+			frames <- f
 	}
 }
 
@@ -317,23 +321,24 @@ func (c *Client) sendSyncLocked(d *docState) {
 	if msg == nil {
 		return
 	}
-	c.send(d.gen, Frame{Type: typ, SenderID: c.peerID, TargetID: c.serverPeer(), DocumentID: string(d.id), Data: msg})
+	c.send(d.gen, Frame{Type: typ, TargetID: c.serverPeer(), DocumentID: string(d.id), Data: msg})
 }
 
-// send writes a frame on connection gen; frames for an older connection are
-// dropped (the next connection re-syncs everything).
+// send writes a frame on connection gen, as our peer on it; frames for an
+// older connection are dropped (the next connection re-syncs everything).
 func (c *Client) send(gen uint64, f Frame) {
-	b, err := c.codec.encode(f)
-	if err != nil {
-		c.log.Error("keepsync: encode frame", "err", err)
-		return
-	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.Lock()
 	ws, rd, cur := c.ws, c.rd, c.gen
+	f.SenderID = c.self
 	c.mu.Unlock()
 	if ws == nil || cur != gen {
+		return
+	}
+	b, err := c.codec.encode(f)
+	if err != nil {
+		c.log.Error("keepsync: encode frame", "err", err)
 		return
 	}
 	_ = ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
@@ -392,11 +397,12 @@ func (r *readDeadline) sent(n int) {
 	}
 }
 
-func (c *Client) setConnected(ws *websocket.Conn, rd *readDeadline, server string, rootID DocumentID) uint64 {
+func (c *Client) setConnected(ws *websocket.Conn, rd *readDeadline, self, server string, rootID DocumentID) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	c.ws = ws
+	c.self = self
 	c.rd = rd
 	c.server = server
 	c.connected = true

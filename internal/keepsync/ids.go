@@ -123,7 +123,7 @@ func b58Decode(s string) ([]byte, error) {
 	return append(make([]byte, zeros), n.Bytes()...), nil
 }
 
-// newPeerID returns a random peer id for one client instance.
+// newPeerID returns a random peer id, for one connection.
 func newPeerID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])

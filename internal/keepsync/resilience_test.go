@@ -3,6 +3,7 @@ package keepsync_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tonk-labs/locations-worker/internal/keepsync"
 	"github.com/tonk-labs/locations-worker/internal/synctest"
+	"github.com/tonk-labs/locations-worker/internal/synctest/proxy"
 )
 
 func TestConcurrentEditsBothSurvive(t *testing.T) {
@@ -315,4 +317,50 @@ func TestLongChangeKeepsTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSame(t, "both edits", got, map[string]any{"n": 1, "js": "remote", "go": "local"})
+}
+
+// The network drops while the server goes on running: the client
+// reconnects, and a change made afterwards reaches the server, which still
+// remembers the client's previous connection.
+func TestReconnectToARunningServer(t *testing.T) {
+	for _, h := range harnesses {
+		t.Run(string(h), func(t *testing.T) {
+			srv := synctest.StartServer(t, h)
+			px, err := proxy.Start(context.Background(), strings.TrimPrefix(srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { px.Close() })
+			c := openClient(t, "http://"+px.Addr(), t.TempDir())
+			ctx := ctxT(t, 60*time.Second)
+			const p = "/cut/doc"
+			if err := c.WriteDoc(ctx, p, map[string]any{"v": int64(1)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitSynced(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			px.Cut()
+			eventually(t, ctx, func() error {
+				if st := c.Status(); st.Connections < 2 || !st.Connected {
+					return fmt.Errorf("not reconnected: %+v", st)
+				}
+				return nil
+			})
+			if err := c.WriteDoc(ctx, p, map[string]any{"v": int64(2)}); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitSynced(ctx, p); err != nil {
+				t.Fatalf("after the reconnect: %v (%+v)", err, c.Status())
+			}
+			got, err := srv.JSClient(t).ReadPath(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSame(t, "JS read after the reconnect", got, map[string]any{"v": 2})
+			if st := c.Status(); st.PendingDocs != 0 {
+				t.Errorf("documents still pending after the reconnect: %+v", st)
+			}
+		})
+	}
 }

@@ -51,6 +51,16 @@ func (p *Proxy) Reset() {
 	p.down.Store(0)
 }
 
+// Cut closes every forwarded connection and keeps listening: clients see
+// the network drop while the target goes on running.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		_ = c.Close()
+	}
+}
+
 // Close stops listening and closes every forwarded connection.
 func (p *Proxy) Close() error {
 	err := p.ln.Close()
