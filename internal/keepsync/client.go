@@ -91,11 +91,11 @@ func (o *Options) defaults() error {
 
 // Client is a keepsync client. It is safe for concurrent use.
 type Client struct {
-	opts   Options
-	log    *slog.Logger
-	codec  frameCodec
-	http   *http.Client
-	store  *store
+	opts  Options
+	log   *slog.Logger
+	codec frameCodec
+	http  *http.Client
+	store *store
 
 	cancel    context.CancelFunc
 	done      chan struct{}

@@ -186,7 +186,7 @@ func (c *Client) connectOnce(ctx context.Context) error {
 			return err
 		}
 		extend()
-			frames <- f
+		frames <- f
 	}
 }
 
