@@ -22,6 +22,7 @@ import (
 	"github.com/tonk-labs/locations-worker/bench/internal/syncserver"
 	"github.com/tonk-labs/locations-worker/internal/archivegen"
 	"github.com/tonk-labs/locations-worker/internal/export"
+	"github.com/tonk-labs/locations-worker/internal/synctest/proxy"
 )
 
 const docPath = "/google-maps/places"
@@ -40,7 +41,7 @@ func envInt(t *testing.T, name string, def int) int {
 
 // faults counts what was injected.
 type faults struct {
-	ServerKills, WorkerKills, CorruptArchives, AppEdits, FailedAppEdits int
+	ServerKills, NetworkDrops, WorkerKills, CorruptArchives, AppEdits, FailedAppEdits int
 }
 
 // sample is one reading of the worker process.
@@ -67,8 +68,8 @@ func TestSoak(t *testing.T) {
 	cycles := envInt(t, "SOAK_CYCLES", 12)
 	items := envInt(t, "SOAK_ITEMS", 400)
 	seed := int64(envInt(t, "SOAK_SEED", 1))
-	if cycles < 5 {
-		t.Fatalf("SOAK_CYCLES=%d: need at least 5 cycles to inject every kind of fault", cycles)
+	if cycles < 6 {
+		t.Fatalf("SOAK_CYCLES=%d: need at least 6 cycles to inject every kind of fault", cycles)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cycles)*2*time.Minute+5*time.Minute)
 	defer cancel()
@@ -99,6 +100,13 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = srv.Stop() }()
+	// The worker reaches the server through a proxy that can drop the
+	// network while the server goes on running.
+	px, err := proxy.Start(ctx, srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
 
 	port, err := freePort()
 	if err != nil {
@@ -109,7 +117,7 @@ func TestSoak(t *testing.T) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	w := &workerProc{bin: bin, archive: archive, dataDir: dataDir, syncURL: srv.URL(), docPath: docPath,
+	w := &workerProc{bin: bin, archive: archive, dataDir: dataDir, syncURL: "http://" + px.Addr(), docPath: docPath,
 		port: port, logFile: filepath.Join(tmp, "worker.log")}
 
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x50a4))
@@ -132,8 +140,8 @@ func TestSoak(t *testing.T) {
 	for c := 1; c <= cycles; c++ {
 		last := c == cycles
 		// The fault plan of this cycle: every kind at least once in
-		// cycles 2 to 4, then at random. The first and last cycles are clean.
-		killServer, killWorker, corrupt, appEdit := false, false, false, false
+		// cycles 2 to 5, then at random. The first and last cycles are clean.
+		killServer, dropNetwork, killWorker, corrupt, appEdit := false, false, false, false, false
 		if !last {
 			switch c {
 			case 1:
@@ -143,8 +151,11 @@ func TestSoak(t *testing.T) {
 				killWorker, appEdit = true, true
 			case 4:
 				corrupt = true
+			case 5:
+				dropNetwork, appEdit = true, true
 			default:
 				killServer = rng.IntN(100) < 25
+				dropNetwork = rng.IntN(100) < 20
 				killWorker = rng.IntN(100) < 25
 				corrupt = rng.IntN(100) < 15
 				appEdit = rng.IntN(100) < 40
@@ -194,6 +205,11 @@ func TestSoak(t *testing.T) {
 			}
 			f.ServerKills++
 		}
+		if dropNetwork {
+			time.Sleep(time.Duration(rng.Int64N(int64(runTime) + 1)))
+			px.Cut()
+			f.NetworkDrops++
+		}
 		if killWorker {
 			time.Sleep(time.Duration(rng.Int64N(int64(runTime) + 1)))
 			w.kill()
@@ -229,8 +245,8 @@ func TestSoak(t *testing.T) {
 		if s, err := proc.Read(w.pid()); err == nil {
 			samples = append(samples, sample{cycle: c, pid: w.pid(), rssKiB: s.RSSKiB, fds: s.FDs})
 		}
-		t.Logf("cycle %d: run %s result=%s sync=%q complete=%v serverKill=%v workerKill=%v corrupt=%v appEdit=%v (%s)",
-			c, id, r.Result, r.Sync, r.Complete, killServer, killWorker, corrupt, appEdit, time.Since(start).Round(time.Millisecond))
+		t.Logf("cycle %d: run %s result=%s sync=%q complete=%v serverKill=%v networkDrop=%v workerKill=%v corrupt=%v appEdit=%v (%s)",
+			c, id, r.Result, r.Sync, r.Complete, killServer, dropNetwork, killWorker, corrupt, appEdit, time.Since(start).Round(time.Millisecond))
 	}
 	exp.final = lastGood
 
@@ -264,8 +280,8 @@ func TestSoak(t *testing.T) {
 		t.Errorf("shutdown: %v", err)
 	}
 
-	t.Logf("soak: %d cycles, %d items; faults: %d sync-server kills, %d worker SIGKILLs, %d corrupt archives, %d app edits (%d failed); %d differences",
-		cycles, items, f.ServerKills, f.WorkerKills, f.CorruptArchives, f.AppEdits, f.FailedAppEdits, len(diffs))
+	t.Logf("soak: %d cycles, %d items; faults: %d sync-server kills, %d network drops, %d worker SIGKILLs, %d corrupt archives, %d app edits (%d failed); %d differences",
+		cycles, items, f.ServerKills, f.NetworkDrops, f.WorkerKills, f.CorruptArchives, f.AppEdits, f.FailedAppEdits, len(diffs))
 	t.Logf("soak: final document: %d places (%d active), %d app keys checked; shutdown took %s",
 		len(doc.Places), len(exp.final.Places), len(exp.appKeys), time.Since(stopStart).Round(time.Millisecond))
 	reportResources(t, samples)
