@@ -101,7 +101,8 @@ func TestSoak(t *testing.T) {
 	}
 	defer func() { _ = srv.Stop() }()
 	// The worker reaches the server through a proxy that can drop the
-	// network while the server goes on running.
+	// network while the server goes on running (and holds the dead
+	// connection until its keepalive gives up on it).
 	px, err := proxy.Start(ctx, srv.Addr())
 	if err != nil {
 		t.Fatal(err)
@@ -140,11 +141,15 @@ func TestSoak(t *testing.T) {
 	for c := 1; c <= cycles; c++ {
 		last := c == cycles
 		// The fault plan of this cycle: every kind at least once in
-		// cycles 2 to 5, then at random. The first and last cycles are clean.
+		// cycles 2 to 5, then at random. The first and last cycles are
+		// clean; the one before the last drops the network, so that the last
+		// run's data goes out on a new connection.
 		killServer, dropNetwork, killWorker, corrupt, appEdit := false, false, false, false, false
 		if !last {
 			switch c {
 			case 1:
+			case cycles - 1:
+				dropNetwork = true
 			case 2:
 				killServer, appEdit = true, true
 			case 3:
@@ -207,7 +212,7 @@ func TestSoak(t *testing.T) {
 		}
 		if dropNetwork {
 			time.Sleep(time.Duration(rng.Int64N(int64(runTime) + 1)))
-			px.Cut()
+			px.Sever()
 			f.NetworkDrops++
 		}
 		if killWorker {

@@ -21,6 +21,13 @@ type Proxy struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
+	pairs  map[*pair]struct{}
+}
+
+// pair is one forwarded connection: the client's side and the target's.
+type pair struct {
+	client, server net.Conn
+	severed        atomic.Bool
 }
 
 // Start listens on 127.0.0.1 (a free port) and forwards to target.
@@ -30,7 +37,7 @@ func Start(ctx context.Context, target string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("proxy: listen: %w", err)
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}, pairs: map[*pair]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -58,6 +65,19 @@ func (p *Proxy) Cut() {
 	defer p.mu.Unlock()
 	for c := range p.conns {
 		_ = c.Close()
+	}
+}
+
+// Sever drops the network the way a lost Wi-Fi does: every client sees its
+// connection fail, while the target's side stays open and silent until the
+// target gives up on it (its keepalive), as a server does when the packets
+// stop rather than a connection closing.
+func (p *Proxy) Sever() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pr := range p.pairs {
+		pr.severed.Store(true)
+		_ = pr.client.Close()
 	}
 }
 
@@ -102,8 +122,12 @@ func (p *Proxy) serve(client net.Conn) {
 		_ = client.Close()
 		return
 	}
+	pr := &pair{client: client, server: server}
 	p.track(client, true)
 	p.track(server, true)
+	p.mu.Lock()
+	p.pairs[pr] = struct{}{}
+	p.mu.Unlock()
 	var done sync.WaitGroup
 	done.Add(2)
 	pipe := func(dst, src net.Conn, n *atomic.Int64) {
@@ -111,6 +135,14 @@ func (p *Proxy) serve(client net.Conn) {
 		// Counted as read, before forwarding: whoever receives the bytes
 		// sees them counted already.
 		_, _ = io.Copy(dst, countingReader{src, n})
+		if pr.severed.Load() {
+			// Nothing reaches the target any more, and nothing it sends
+			// arrives: read it and drop it until it closes.
+			if src == server {
+				_, _ = io.Copy(io.Discard, server)
+			}
+			return
+		}
 		// Half-close so the other side sees EOF, then let it finish.
 		if t, ok := dst.(*net.TCPConn); ok {
 			_ = t.CloseWrite()
@@ -123,6 +155,9 @@ func (p *Proxy) serve(client net.Conn) {
 	_ = server.Close()
 	p.track(client, false)
 	p.track(server, false)
+	p.mu.Lock()
+	delete(p.pairs, pr)
+	p.mu.Unlock()
 }
 
 type countingReader struct {
